@@ -18,8 +18,9 @@ import type {
 
 type Row = Record<string, unknown>;
 
-const str = (v: unknown): string => String(v);
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+/** Column values arrive as strings, numbers or Dates; anything else is a schema mistake. */
+const str = (v: unknown): string => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 export async function listIcs(db: Queryable): Promise<(Ics & { practices: number; registeredPatients: number })[]> {

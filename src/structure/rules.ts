@@ -238,7 +238,7 @@ export const RULES: readonly Rule[] = [
     words: 'Membership must include NHS (could be just the ICS NHS Body) and the upper tier local authorities providing social care.',
     source: { document: SOURCES.designFramework, section: 'ICS Partnership' },
     concerns: 'icp',
-    check: (s) => {
+    check: (s: IcsStructure): Finding[] => {
       const findings: Finding[] = [];
       const councils = new Set(s.places.map((p) => p.upperTierCode).filter((c): c is string => c !== null));
       for (const icp of s.bodies.filter((b) => b.kind === 'icp')) {
@@ -338,7 +338,7 @@ export const RULES: readonly Rule[] = [
     words: 'All NHS provider trusts will be expected to be part of a provider collaborative.',
     source: { document: SOURCES.nextSteps, section: '2.6; system design framework, Provider collaborations' },
     concerns: 'provider_collaborative',
-    check: (s) => {
+    check: (s: IcsStructure): Finding[] => {
       const inCollaborative = new Set(s.bodies.filter((b) => b.kind === 'provider_collaborative').flatMap((b) => s.bodyOrganisations.get(b.id) ?? []));
       return s.partners
         .map((c) => org(s, c))

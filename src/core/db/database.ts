@@ -45,10 +45,12 @@ export interface OpenOptions {
 
 // Consistent value types on both engines: counts (int8) as numbers, calendar dates as
 // 'YYYY-MM-DD' strings so no time zone can shift them.
+const INT8_OID = 20;
+const DATE_OID = 1082;
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
-    if (oid === pg.types.builtins.DATE) return (value: string) => value;
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    if (oid === DATE_OID) return (value: string) => value;
     return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
   },
 };

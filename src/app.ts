@@ -1,0 +1,74 @@
+/**
+ * The composition root: one Fastify app serving the API under /api and the web UI, with each
+ * capability module registering its own routes. Modules depend on core and web; nothing
+ * depends on this file but main.ts and the tests.
+ */
+import fastifyFormbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Database } from './core/db/database.js';
+import { UserError } from './core/errors.js';
+import { registerErrorHandling } from './core/http/errors.js';
+import { registerStructureApi } from './structure/api.js';
+import { registerStructurePages } from './structure/pages.js';
+import { NHSUK_ASSETS, WEB_STATIC } from './web/render.js';
+
+/** What routes need, available once start-up has finished. */
+export class AppContext {
+  private database: Database | undefined;
+
+  get ready(): boolean {
+    return this.database !== undefined;
+  }
+
+  get db(): Database {
+    if (!this.database) throw new UserError(503, 'OpenICS is starting; try again in a few seconds');
+    return this.database;
+  }
+
+  setDatabase(db: Database): void {
+    this.database = db;
+  }
+}
+
+export interface AppOptions {
+  logger: FastifyBaseLogger | false;
+  context: AppContext;
+}
+
+export async function buildApp({ logger, context }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    // Ajv reports every problem, not just the first, so a form or API client can fix them all at once.
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
+    bodyLimit: 1_048_576,
+  });
+  registerErrorHandling(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'OpenICS API',
+        version: '0.1.0',
+        description: 'The API of OpenICS, the open-source platform that runs an NHS integrated care system. Errors are JSON: { error, message, problems: [{ field, message }] }.',
+      },
+      tags: [{ name: 'structure', description: 'The ICS itself: organisations, places, PCNs, bodies, people, rules and the functions and decisions map' }],
+    },
+  });
+  await app.register(fastifyFormbody);
+  await app.register(fastifyStatic, { root: NHSUK_ASSETS, prefix: '/nhsuk/', decorateReply: false, maxAge: '1d' });
+  await app.register(fastifyStatic, { root: WEB_STATIC, prefix: '/static/', decorateReply: false });
+
+  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    if (!context.ready) return reply.status(503).send({ status: 'starting' });
+    await context.db.query('SELECT 1');
+    return { status: 'ok', engine: context.db.engine };
+  });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await registerStructureApi(app, context);
+  await registerStructurePages(app, context);
+  return app;
+}

@@ -1,0 +1,63 @@
+/**
+ * Server-rendered pages in the NHS design system: Nunjucks with the nhsuk-frontend macros,
+ * which is how the design system itself is published. Each module keeps its templates in its
+ * own `views/` folder; this file only knows the shared layout and the filters.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+
+const require = createRequire(import.meta.url);
+/** node_modules/nhsuk-frontend/dist: templates are imported as "nhsuk/components/…". */
+export const NHSUK_DIST = path.resolve(path.dirname(require.resolve('nhsuk-frontend/package.json')), 'dist');
+export const NHSUK_ASSETS = path.join(NHSUK_DIST, 'nhsuk');
+export const WEB_STATIC = fileURLToPath(new URL('./static', import.meta.url));
+const WEB_VIEWS = fileURLToPath(new URL('./views', import.meta.url));
+
+/** The versioned file names nhsuk-frontend ships (nhsuk-frontend-10.x.y.min.css / .js). */
+export const NHSUK_FILES = (() => {
+  const files = fs.readdirSync(NHSUK_ASSETS);
+  const css = files.find((f) => /^nhsuk-frontend-\d+\.\d+\.\d+\.min\.css$/.test(f)) ?? 'nhsuk-frontend.min.css';
+  const js = files.find((f) => /^nhsuk-frontend-\d+\.\d+\.\d+\.min\.js$/.test(f)) ?? 'nhsuk-frontend.min.js';
+  return { css, js };
+})();
+
+export type Renderer = (template: string, context: Record<string, unknown>) => string;
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** "2025-04-01" → "1 April 2025", the NHS style for dates. */
+export function formatDate(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '';
+  const iso = value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : JSON.stringify(value);
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
+  if (!match) return iso;
+  return `${Number(match[3])} ${MONTHS[Number(match[2]) - 1] ?? ''} ${match[1]}`;
+}
+
+export function formatNumber(value: unknown, digits = 0): string {
+  if (value === null || value === undefined || value === '') return '';
+  return Number(value).toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** £1,234,567, or £1.2m when `short`. */
+export function formatPounds(value: unknown, short = false): string {
+  if (value === null || value === undefined || value === '') return '';
+  const n = Number(value);
+  if (short && Math.abs(n) >= 1_000_000) return `£${(n / 1_000_000).toLocaleString('en-GB', { maximumFractionDigits: 1 })}m`;
+  return `£${n.toLocaleString('en-GB', { maximumFractionDigits: 0 })}`;
+}
+
+export function createRenderer(moduleViewDirs: string[]): Renderer {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader([...moduleViewDirs, WEB_VIEWS, NHSUK_DIST], { noCache: false }), {
+    autoescape: true,
+    throwOnUndefined: false,
+  });
+  env.addFilter('date', formatDate);
+  env.addFilter('number', formatNumber);
+  env.addFilter('pounds', formatPounds);
+  env.addGlobal('nhsukFiles', NHSUK_FILES);
+  return (template, context) => env.render(template, context);
+}

@@ -1,0 +1,46 @@
+/**
+ * The real platform for a test: a fresh migrated database (either engine) with the demo ICS,
+ * the real Fastify app, listening on a free port of 127.0.0.1. Tests talk to it over HTTP.
+ */
+import type { FastifyInstance } from 'fastify';
+import { AppContext, buildApp } from '../../src/app.js';
+import { loadDemoIcs } from '../../src/structure/commands.js';
+import { openTestDatabase, type TestDatabase } from './database.js';
+
+export interface TestApp {
+  url: string;
+  app: FastifyInstance;
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: { demo?: boolean } = {}): Promise<TestApp> {
+  const database = await openTestDatabase();
+  if (options.demo ?? true) await loadDemoIcs(database.db, 'test');
+  const context = new AppContext();
+  context.setDatabase(database.db);
+  const app = await buildApp({ logger: false, context });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    database,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export async function getJson<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(url);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+export async function sendJson<T = Record<string, unknown>>(method: string, url: string, payload: unknown): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+}

@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../core/db/database.js';
 import { ConflictError } from '../core/errors.js';
-import type { Body, Delegation, Ics, IcsFunction, Membership, Organisation, OrganisationRole, Pcn, Person, Place, Practice } from './model.js';
+import type { Body, Delegation, Ics, IcsFunction, IcsStructure, Membership, Organisation, OrganisationRole, Pcn, Person, Place, Practice } from './model.js';
 
 export interface IcsSeed {
   ics: Ics;
@@ -102,4 +102,29 @@ export async function writeSeed(tx: Queryable, seed: IcsSeed, actor: string): Pr
     `Created ${seed.ics.name} ICS with ${seed.practices.length} practices, ${seed.pcns.length} PCNs and ${seed.places.length} places`,
     JSON.stringify({ bodies: seed.bodies.length, people: seed.people.length, functions: seed.functions.length }),
   ]);
+}
+
+/** The structure a seed describes, without a database: what loadStructure returns once it is written. */
+export function structureFromSeed(seed: IcsSeed): IcsStructure {
+  const organisations = new Map(seed.organisations.map((o) => [o.code, o]));
+  const icb = organisations.get(seed.ics.code);
+  if (!icb) throw new Error(`seed for ${seed.ics.code} has no ICB organisation`);
+  const bodyOrganisations = new Map<string, string[]>();
+  for (const { bodyId, orgCode } of seed.bodyOrganisations) bodyOrganisations.set(bodyId, [...(bodyOrganisations.get(bodyId) ?? []), orgCode]);
+  return {
+    ics: seed.ics,
+    icb,
+    organisations,
+    partners: seed.partners,
+    places: seed.places,
+    pcns: seed.pcns,
+    practices: seed.practices,
+    people: new Map(seed.people.map((p) => [p.id, p])),
+    organisationRoles: seed.organisationRoles,
+    bodies: seed.bodies,
+    bodyOrganisations,
+    memberships: seed.memberships,
+    functions: seed.functions,
+    delegations: seed.delegations,
+  };
 }

@@ -23,6 +23,8 @@ const HW_HEREFORDSHIRE = 'L-HW-HEREFORDSHIRE';
 const HW_WORCESTERSHIRE = 'L-HW-WORCESTERSHIRE';
 const VCSE_ALLIANCE = 'L-VCSE-HW-ALLIANCE';
 const AGE_UK = 'L-VCSE-AGE-UK-HW';
+const SPIRE = 'L-IP-SPIRE-SOUTH-BANK';
+const CARE_FORUM = 'L-SC-CARE-PROVIDERS-FORUM';
 
 /** Councils by ONS code with their real names (the skeleton can only guess them). */
 const COUNCIL_NAMES: Record<string, string> = {
@@ -51,6 +53,9 @@ const PARTNERS: Organisation[] = [
   org(HW_WORCESTERSHIRE, 'Healthwatch Worcestershire', 'healthwatch', [], 'https://www.healthwatchworcestershire.co.uk'),
   org(VCSE_ALLIANCE, 'Herefordshire and Worcestershire VCSE Alliance', 'vcse'),
   org(AGE_UK, 'Age UK Herefordshire and Worcestershire', 'vcse'),
+  org(SPIRE, 'Spire South Bank Hospital', 'independent_provider', ['acute']),
+  // Illustrative: social care providers are usually represented through a local providers' forum.
+  org(CARE_FORUM, 'Herefordshire and Worcestershire Care Providers Forum', 'social_care_provider'),
 ];
 
 /** PCN code → fictional clinical director. */
@@ -198,7 +203,7 @@ export function buildDemo(): IcsSeed {
   sits(peopleCommittee, 'Simon Trevelyan', 'member', ics);
 
   // The integrated care partnership: the ICB, both upper-tier councils, and wider partners.
-  bodyOrgs(icp, WYE_VALLEY, WORCS_ACUTE, HEALTH_AND_CARE, AMBULANCE, HW_HEREFORDSHIRE, HW_WORCESTERSHIRE, VCSE_ALLIANCE, AGE_UK);
+  bodyOrgs(icp, WYE_VALLEY, WORCS_ACUTE, HEALTH_AND_CARE, AMBULANCE, HW_HEREFORDSHIRE, HW_WORCESTERSHIRE, VCSE_ALLIANCE, AGE_UK, CARE_FORUM);
   sits(icp, 'Cllr Karen Ellis', 'chair', WORCESTERSHIRE);
   sits(icp, 'Cllr David Hinton', 'vice_chair', HEREFORDSHIRE);
   sits(icp, 'Eleanor Whitcombe', 'member', ics);

@@ -54,10 +54,10 @@ describe(`structure commands (${process.env.DATABASE_URL ? 'PostgreSQL server' :
   });
 
   it('names every wrong field of a new member and writes nothing', async () => {
-    const before = [await count(t, 'membership'), await count(t, 'person'), await count(t, 'structure_change')];
+    const before = [await count(t, 'membership'), await count(t, 'person'), await count(t, 'change_log')];
     const fields = await problemsOf(addMember(t.db, 'QGH', 'QGH-board', { role: 'overlord', startDate: '2026-02-30', endDate: '2025-13-01', orgCode: 'NOPE' }, 'test'));
     expect(fields.sort()).toEqual(['endDate', 'orgCode', 'personName', 'role', 'startDate']);
-    expect([await count(t, 'membership'), await count(t, 'person'), await count(t, 'structure_change')]).toEqual(before);
+    expect([await count(t, 'membership'), await count(t, 'person'), await count(t, 'change_log')]).toEqual(before);
   });
 
   it('adds a member as a new person, records the change, and the rules check sees them', async () => {
@@ -71,7 +71,7 @@ describe(`structure commands (${process.env.DATABASE_URL ? 'PostgreSQL server' :
     const after = await loadStructure(t.db, 'QGH');
     expect(after.people.get(personId)?.name).toBe('Ruth Adebayo');
     expect(checkRules(after, '2026-11-23').passed).toBe(true);
-    const { rows } = await t.db.query<{ summary: string }>('SELECT summary FROM structure_change ORDER BY id DESC LIMIT 1');
+    const { rows } = await t.db.query<{ summary: string }>('SELECT summary FROM change_log ORDER BY id DESC LIMIT 1');
     expect(rows[0]?.summary).toBe('Added Ruth Adebayo to NHS Herefordshire and Worcestershire ICB board as director of nursing');
   });
 

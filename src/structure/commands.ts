@@ -5,6 +5,7 @@
  * check shows the breach the moment an edit causes one.
  */
 import { randomUUID } from 'node:crypto';
+import { recordChange } from '../core/change-log.js';
 import type { Database, Queryable } from '../core/db/database.js';
 import { type FieldProblem, NotFoundError, ValidationError } from '../core/errors.js';
 import { COLLABORATIVE_MODELS, PLACE_FORMS, ROLES, type CollaborativeModel, type PlaceForm, type Role } from './model.js';
@@ -42,7 +43,7 @@ async function organisationExists(db: Queryable, code: string): Promise<boolean>
 }
 
 async function logChange(db: Queryable, icsCode: string, actor: string, summary: string, detail: Record<string, unknown>): Promise<void> {
-  await db.query('INSERT INTO structure_change (ics_code, actor, summary, detail) VALUES ($1, $2, $3, $4)', [icsCode, actor, summary, JSON.stringify(detail)]);
+  await recordChange(db, { icsCode, module: 'structure', actor, summary, detail });
 }
 
 export interface NewMember {

@@ -1,4 +1,5 @@
 /** Reads the structure of an ICS from the database. All writes live in commands.ts. */
+import { recentChanges as changeLog } from '../core/change-log.js';
 import type { Queryable } from '../core/db/database.js';
 import { NotFoundError } from '../core/errors.js';
 import type {
@@ -106,9 +107,9 @@ export async function loadStructure(db: Queryable, icsCode: string): Promise<Ics
   };
 }
 
-export async function recentChanges(db: Queryable, icsCode: string, limit = 20): Promise<{ at: Date; actor: string; summary: string }[]> {
-  const { rows } = await db.query<Row>('SELECT at, actor, summary FROM structure_change WHERE ics_code = $1 ORDER BY id DESC LIMIT $2', [icsCode, limit]);
-  return rows.map((r) => ({ at: r.at as Date, actor: str(r.actor), summary: str(r.summary) }));
+/** Recent changes to the ICS, from the shared change log. */
+export async function recentChanges(db: Queryable, icsCode: string, limit = 20): Promise<{ at: Date; module: string; actor: string; summary: string }[]> {
+  return changeLog(db, icsCode, { limit });
 }
 
 function toOrganisation(r: Row): Organisation {

@@ -3,6 +3,7 @@
  * The skeleton builder (any ICB) and the demo (Herefordshire and Worcestershire) both produce
  * one; writeSeed stores it, so there is one path from data to database.
  */
+import { recordChange } from '../core/change-log.js';
 import type { Queryable } from '../core/db/database.js';
 import { ConflictError } from '../core/errors.js';
 import type { Body, Delegation, Ics, IcsFunction, IcsStructure, Membership, Organisation, OrganisationRole, Pcn, Person, Place, Practice } from './model.js';
@@ -96,12 +97,13 @@ export async function writeSeed(tx: Queryable, seed: IcsSeed, actor: string): Pr
     ['id', 'function_id', 'to_body_id', 'to_person_id', 'place_id', 'budget_pounds', 'decisions', 'start_date', 'end_date'],
     seed.delegations.map((d) => [d.id, d.functionId, d.toBodyId, d.toPersonId, d.placeId, d.budgetPounds, d.decisions, d.startDate, d.endDate]),
   );
-  await tx.query('INSERT INTO structure_change (ics_code, actor, summary, detail) VALUES ($1, $2, $3, $4)', [
-    seed.ics.code,
+  await recordChange(tx, {
+    icsCode: seed.ics.code,
+    module: 'structure',
     actor,
-    `Created ${seed.ics.name} ICS with ${seed.practices.length} practices, ${seed.pcns.length} PCNs and ${seed.places.length} places`,
-    JSON.stringify({ bodies: seed.bodies.length, people: seed.people.length, functions: seed.functions.length }),
-  ]);
+    summary: `Created ${seed.ics.name} ICS with ${seed.practices.length} practices, ${seed.pcns.length} PCNs and ${seed.places.length} places`,
+    detail: { bodies: seed.bodies.length, people: seed.people.length, functions: seed.functions.length },
+  });
 }
 
 /** The structure a seed describes, without a database: what loadStructure returns once it is written. */

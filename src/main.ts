@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './core/config.js';
 import { DatabaseUnavailableError, type Database, openDatabase } from './core/db/database.js';
 import { migrate } from './core/db/migrate.js';
 import { createLogger } from './core/log.js';
-import { loadDemoIcs } from './structure/commands.js';
+import { loadDemo } from './demo.js';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`openics: ${message}\n`);
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   }
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-  if (config.loadDemo && (await loadDemoIcs(db, 'demo loader'))) log.info('demo ICS (Herefordshire and Worcestershire, QGH) loaded');
+  if (config.loadDemo && (await loadDemo(db))) log.info('demo ICS (Herefordshire and Worcestershire, QGH) loaded');
   context.setDatabase(db);
   log.info(
     { url: `http://localhost:${config.port}`, engine: db.engine, ...(db.engine === 'embedded' ? { dataDir: config.dataDir } : {}), readyInMs: Math.round(performance.now() - started) },

@@ -89,7 +89,7 @@ function toDecision(r: Row, votes: Decision['votes']): Decision {
   };
 }
 
-function toInterest(r: Row): Interest {
+export function toInterest(r: Row): Interest {
   return {
     id: s(r.id),
     icsCode: s(r.ics_code),

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AppContext, buildApp } from '../../src/app.js';
+import { loadDemo } from '../../src/demo.js';
 import { loadDemoIcs } from '../../src/structure/commands.js';
 import { openTestDatabase, type TestDatabase } from './database.js';
 
@@ -14,9 +15,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { demo?: boolean } = {}): Promise<TestApp> {
+/**
+ * demo: 'full' (default) loads the demo ICS with a year of governance, as on first start;
+ * 'structure' only its structure (faster); 'none' an empty database.
+ */
+export async function startTestApp(options: { demo?: 'full' | 'structure' | 'none' } = {}): Promise<TestApp> {
   const database = await openTestDatabase();
-  if (options.demo ?? true) await loadDemoIcs(database.db, 'test');
+  const demo = options.demo ?? 'full';
+  if (demo === 'full') await loadDemo(database.db);
+  if (demo === 'structure') await loadDemoIcs(database.db, 'test');
   const context = new AppContext();
   context.setDatabase(database.db);
   const app = await buildApp({ logger: false, context });

@@ -69,10 +69,16 @@ class PoolDatabase implements Database {
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // One connection runs one query at a time: queue them, so work may use Promise.all freely.
+    let queue: Promise<unknown> = Promise.resolve();
     const tx: Queryable = {
-      async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-        const result = await client.query(sql, params as unknown[]);
-        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+        const run = queue.then(async () => {
+          const result = await client.query(sql, params as unknown[]);
+          return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+        });
+        queue = run.catch(() => undefined);
+        return run;
       },
     };
     try {

@@ -37,6 +37,16 @@ export function formatDate(value: unknown): string {
   return `${Number(match[3])} ${MONTHS[Number(match[2]) - 1] ?? ''} ${match[1]}`;
 }
 
+/** A moment as people in England read it: "1 April 2025 at 2:05pm", in UK time. */
+export function formatDateTime(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '';
+  const d = value instanceof Date ? value : new Date(typeof value === 'string' || typeof value === 'number' ? value : Number.NaN);
+  if (Number.isNaN(d.getTime())) return typeof value === 'string' ? value : '';
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'long', year: 'numeric', hour: 'numeric', minute: '2-digit', hourCycle: 'h12' }).formatToParts(d);
+  const part = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('day')} ${part('month')} ${part('year')} at ${part('hour')}:${part('minute')}${part('dayPeriod').toLowerCase().replaceAll(' ', '')}`;
+}
+
 export function formatNumber(value: unknown, digits = 0): string {
   if (value === null || value === undefined || value === '') return '';
   return Number(value).toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -56,6 +66,7 @@ export function createRenderer(moduleViewDirs: string[]): Renderer {
     throwOnUndefined: false,
   });
   env.addFilter('date', formatDate);
+  env.addFilter('datetime', formatDateTime);
   env.addFilter('number', formatNumber);
   env.addFilter('pounds', formatPounds);
   env.addGlobal('nhsukFiles', NHSUK_FILES);

@@ -1,0 +1,82 @@
+/**
+ * Debian's Chromium, driven by playwright-core, for the browser tests; and axe-core to check
+ * each page against WCAG 2.2 AA. When no Chromium is installed, CHROMIUM is undefined and the
+ * browser tests are skipped (and reported as skipped), never passed.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+
+/** The Chromium to drive: OPENICS_CHROMIUM, else Debian's package. */
+export const CHROMIUM: string | undefined = [process.env.OPENICS_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (candidate): candidate is string => typeof candidate === 'string' && candidate !== '' && fs.existsSync(candidate),
+);
+
+export const DESKTOP = { width: 1280, height: 900 } as const;
+export const PHONE = { width: 375, height: 812 } as const;
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!CHROMIUM) throw new Error('No Chromium: set OPENICS_CHROMIUM or install the chromium package');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** The WCAG 2.2 AA rule sets of axe-core. */
+export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] as const;
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  helpUrl: string;
+  nodes: { target: unknown[]; html: string; failureSummary?: string }[];
+}
+
+const AXE_SCRIPT = path.join(path.dirname(require.resolve('axe-core')), 'axe.min.js');
+
+/** Runs axe-core on the page as it is now and returns the WCAG 2.2 AA violations. */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  const loaded = await page.evaluate('typeof window.axe === "object"');
+  if (!loaded) await page.addScriptTag({ path: AXE_SCRIPT });
+  return page.evaluate(async (tags) => {
+    const scope = globalThis as unknown as {
+      document: unknown;
+      axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> };
+    };
+    const result = await scope.axe.run(scope.document, { runOnly: { type: 'tag', values: tags } });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      helpUrl: v.helpUrl,
+      nodes: v.nodes.map((n) => ({ target: n.target, html: n.html, ...(n.failureSummary ? { failureSummary: n.failureSummary } : {}) })),
+    }));
+  }, [...WCAG_TAGS]);
+}
+
+/** Violations as text a developer can act on: rule, what it means, and each offending element. */
+export function describeViolations(violations: AxeViolation[]): string {
+  return violations
+    .map((v) => [`${v.id} (${v.impact ?? 'no impact given'}): ${v.help} ${v.helpUrl}`, ...v.nodes.map((n) => `  ${JSON.stringify(n.target)} ${n.html.slice(0, 200)}\n    ${(n.failureSummary ?? '').replaceAll('\n', '\n    ')}`)].join('\n'))
+    .join('\n');
+}
+
+/** How far the page is wider than the window (0 when it fits: no sideways scrolling). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate('Math.max(0, document.scrollingElement.scrollWidth - window.innerWidth)');
+}
+
+export const SCREENSHOTS = path.resolve('screenshots');
+
+/** Saves a full-page screenshot to ./screenshots/<name>.png (gitignored) for people to look at. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

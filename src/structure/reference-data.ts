@@ -116,5 +116,5 @@ export function icbs(): { code: string; name: string; region: string; practices:
 /** Names arrive in capitals (2025/26) or with stray capitals after apostrophes (2022/23). */
 export function toTitleCase(name: string): string {
   const cased = name === name.toUpperCase() ? name.toLowerCase().replace(/\b([a-z])/g, (c) => c.toUpperCase()) : name;
-  return cased.replace(/\bPcn\b/g, 'PCN').replace(/'S\b/g, "'s");
+  return cased.replace(/\bPcn\b/g, 'PCN').replace(/\bGp\b/g, 'GP').replace(/'S\b/g, "'s");
 }

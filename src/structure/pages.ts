@@ -239,7 +239,7 @@ export async function registerStructurePages(app: FastifyInstance, ctx: AppConte
     scope.setErrorHandler(pageErrorHandler(render));
     scope.get('/', hidden, async (_request, reply) => {
       const icss = await listIcs(ctx.db);
-      return send(reply, 'home.njk', { title: 'OpenICS', icss });
+      return send(reply, 'home.njk', { title: 'Integrated care systems', icss });
     });
   });
 
@@ -250,7 +250,7 @@ export async function registerStructurePages(app: FastifyInstance, ctx: AppConte
         void reply.status(404).type(HTML).send(render('not-found.njk', { title: 'Page not found' }));
         request.log.debug({ url: request.url }, 'page not found');
       });
-      registerIcsPages(scope, ctx, render, send);
+      registerIcsPages(scope, ctx, send);
     },
     { prefix: '/ics' },
   );
@@ -287,7 +287,7 @@ interface BodyParams extends IcsParams {
   bodyId: string;
 }
 
-function registerIcsPages(app: FastifyInstance, ctx: AppContext, _render: Renderer, send: (reply: FastifyReply, template: string, context: Record<string, unknown>, status?: number) => FastifyReply): void {
+function registerIcsPages(app: FastifyInstance, ctx: AppContext, send: (reply: FastifyReply, template: string, context: Record<string, unknown>, status?: number) => FastifyReply): void {
   const load = (code: string): Promise<IcsStructure> => loadStructure(ctx.db, code.toUpperCase());
   const flash = (request: FastifyRequest): string | undefined => {
     const done = (request.query as { done?: unknown }).done;

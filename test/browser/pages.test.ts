@@ -214,6 +214,13 @@ describe.skipIf(!CHROMIUM)('structure pages in Chromium', () => {
     expect(await page.locator('figure.openics-chart svg:visible').count()).toBe(1);
   });
 
+  it('keeps the pages out of the OpenAPI document', async () => {
+    const openapi = (await (await fetch(`${app.url}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const paths = Object.keys(openapi.paths);
+    expect(paths).toContain('/api/ics/{ics}/functions');
+    expect(paths.filter((p) => p === '/' || p.startsWith('/ics'))).toEqual([]);
+  });
+
   it('answers an unknown ICS, body, place or page with an NHS "Page not found" page', async () => {
     for (const path of ['/ics/ZZZ', '/ics/ZZZ/rules', `${ICS}/bodies/no-such-body`, `${ICS}/places/nowhere`, `${ICS}/pcns/U00000`, `${ICS}/practices/Z99999`, `${ICS}/no-such-page`]) {
       const response = await page.goto(`${app.url}${path}`);

@@ -10,6 +10,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Database } from './core/db/database.js';
 import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
+import { registerGovernanceApi } from './governance/api.js';
+import { registerGovernanceFeeds } from './governance/feeds.js';
 import { registerStructureApi } from './structure/api.js';
 import { registerStructurePages } from './structure/pages.js';
 import { NHSUK_ASSETS, WEB_STATIC } from './web/render.js';
@@ -54,7 +56,10 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
         version: '0.1.0',
         description: 'The API of OpenICS, the open-source platform that runs an NHS integrated care system. Errors are JSON: { error, message, problems: [{ field, message }] }.',
       },
-      tags: [{ name: 'structure', description: 'The ICS itself: organisations, places, PCNs, bodies, people, rules and the functions and decisions map' }],
+      tags: [
+        { name: 'structure', description: 'The ICS itself: organisations, places, PCNs, bodies, people, rules and the functions and decisions map' },
+        { name: 'governance', description: 'Meetings, agendas, papers, attendance, registers of interests and gifts, declarations, decisions, actions, minutes and public involvement' },
+      ],
     },
   });
   await app.register(fastifyFormbody);
@@ -70,5 +75,7 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
 
   await registerStructureApi(app, context);
   await registerStructurePages(app, context);
+  await registerGovernanceApi(app, context);
+  await registerGovernanceFeeds(app, context);
   return app;
 }

@@ -125,6 +125,22 @@ describe.skipIf(!CHROMIUM)('editing bodies in Chromium', () => {
     expect(summary).toContain('Herefordshire and Worcestershire Health and Care NHS Trust');
   });
 
+  it('a provider collaborative’s model can be changed, and a lead provider outside it is a breach', async () => {
+    await page.goto(`${app.url}/ics/QGH/bodies/QGH-collaborative-acute`);
+    expect(await page.locator('input[name="model"]').count()).toBe(3);
+    await page.locator('input[name="model"][value="lead_provider"]').check();
+    await page.locator('#settings-leadOrgCode').selectOption('R1A');
+    expect((await submit(page.getByRole('button', { name: 'Save changes' }))).status()).toBe(303);
+    expect((await breaches().innerText()).replace(/\s+/g, ' ')).toContain('The collaborative uses the lead provider model but its lead provider is not named among its members.');
+
+    await page.locator('#settings-leadOrgCode').selectOption('RLQ');
+    await submit(page.getByRole('button', { name: 'Save changes' }));
+    expect(await breaches().count()).toBe(0);
+    await page.goto(`${app.url}/ics/QGH/collaboratives`);
+    const acute = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+    expect(acute).toContain('Governance model Lead provider Lead provider Wye Valley NHS Trust');
+  });
+
   it('an add-member form with no name and no start date shows the error summary, keeps what was typed, and writes nothing', async () => {
     const before = await boardMembers();
     await page.goto(`${app.url}${BOARD}`);

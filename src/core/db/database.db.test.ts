@@ -35,6 +35,15 @@ describe(`database (${process.env.DATABASE_URL ? 'PostgreSQL server' : 'embedded
     expect(rows.map((r) => r.id)).toEqual([1]);
   });
 
+  it('keeps working after an SQL error, inside and outside transactions', async () => {
+    await t.db.query('CREATE TABLE error_probe (x int CHECK (x > 0))');
+    for (let i = 0; i < 3; i++) await expect(t.db.query('INSERT INTO error_probe VALUES ($1)', [-1])).rejects.toThrow(/check constraint/);
+    await expect(t.db.query('SELEC 1')).rejects.toThrow(/syntax error/);
+    await expect(t.db.transaction((tx) => tx.query('INSERT INTO error_probe VALUES (-1)'))).rejects.toThrow(/check constraint/);
+    const { rows } = await t.db.query<{ one: number }>('SELECT 1 AS one');
+    expect(rows).toEqual([{ one: 1 }]);
+  });
+
   it('applies each migration once', async () => {
     expect(await migrate(t.db)).toEqual([]);
     const { rows } = await t.db.query<{ name: string }>('SELECT name FROM schema_migration ORDER BY name');

@@ -63,36 +63,52 @@ class PoolDatabase implements Database {
   ) {}
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const result = await this.pool.query(sql, params as unknown[]);
-    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    // Not pool.query(): it destroys the connection on any SQL error, and reconnecting to the
+    // embedded engine's single-session socket races the old connection's close. An SQL error
+    // leaves the connection usable; only a broken connection is thrown away.
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      const result = await client.query(sql, params as unknown[]);
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    } catch (error) {
+      if (!isSqlError(error)) broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     // One connection runs one query at a time: queue them, so work may use Promise.all freely.
     let queue: Promise<unknown> = Promise.resolve();
-    const tx: Queryable = {
-      query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-        const run = queue.then(async () => {
-          const result = await client.query(sql, params as unknown[]);
-          return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
-        });
-        queue = run.catch(() => undefined);
-        return run;
-      },
+    const run = <R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> => {
+      const next = queue.then(async () => {
+        const result = await client.query(sql, params as unknown[]);
+        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      });
+      queue = next.catch(() => undefined);
+      return next;
     };
+    let reusable = true;
     try {
-      await client.query('BEGIN');
-      const value = await work(tx);
-      await client.query('COMMIT');
+      await run('BEGIN');
+      const value = await work({ query: run });
+      await run('COMMIT');
       return value;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection that cannot roll back is not safe to reuse: its session may still be in the transaction.
+      reusable = await run('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
       throw error;
     } finally {
-      client.release();
+      client.release(reusable ? undefined : new Error('rollback failed'));
     }
   }
+
 
   async close(): Promise<void> {
     await this.pool.end();
@@ -172,6 +188,12 @@ function lockDataDir(dataDir: string): () => void {
   }
   fs.writeFileSync(lockFile, String(process.pid));
   return () => fs.rmSync(lockFile, { force: true });
+}
+
+/** Errors PostgreSQL reports in the protocol carry a five-character SQLSTATE code. */
+function isSqlError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
 function isRunning(pid: number): boolean {

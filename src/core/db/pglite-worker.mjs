@@ -9,7 +9,9 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 try {
   const db = await PGlite.create(workerData.dataDir ?? undefined);
-  const server = new PGLiteSocketServer({ db, path: workerData.socketPath });
+  // The pool holds one connection at a time; allowing two lets a replacement connect while a
+  // broken one is still being closed. PGlite itself runs one query at a time either way.
+  const server = new PGLiteSocketServer({ db, path: workerData.socketPath, maxConnections: 2 });
   await server.start();
   parentPort.on('message', async (message) => {
     if (message?.type !== 'close') return;

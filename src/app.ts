@@ -12,6 +12,7 @@ import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
+import { registerGovernancePublicPages } from './governance/public-pages.js';
 import { registerStructureApi } from './structure/api.js';
 import { registerStructurePages } from './structure/pages.js';
 import { NHSUK_ASSETS, WEB_STATIC } from './web/render.js';
@@ -75,6 +76,7 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
 
   await registerStructureApi(app, context);
   await registerStructurePages(app, context);
+  await registerGovernancePublicPages(app, context);
   await registerGovernanceApi(app, context);
   await registerGovernanceFeeds(app, context);
   return app;

@@ -24,7 +24,6 @@ import { checkRules } from '../structure/rules.js';
 import { bodyView, icsSummary } from '../structure/views.js';
 import { quorum } from './checks.js';
 import {
-  AGENDA_PARTS,
   type AttendanceStatus,
   DECISION_METHODS,
   type Decision,
@@ -324,7 +323,7 @@ function meetingRow(home: string, m: Meeting & { bodyName: string }, now: Date):
     date: londonDate(m.startsAt),
     venue: m.venue,
     online: m.onlineUrl !== null,
-    onlineUrl: m.onlineUrl,
+    onlineUrl: webLink(m.onlineUrl),
     status: m.status,
     statusLabel: MEETING_STATUSES[m.status],
     upcoming: (m.endsAt ?? m.startsAt).getTime() >= now.getTime() && m.status !== 'held',
@@ -387,6 +386,11 @@ interface DecisionView {
   votes: { name: string; role: string | null; vote: string }[];
   /** People who declared an interest and took no part in the decision. */
   notVoting: { name: string; handling: string }[];
+}
+
+/** A link for the page only when it is a web address: never javascript: or the like, whatever was stored. */
+function webLink(url: string | null): string | null {
+  return url !== null && /^https?:\/\/[^\s"<>]+$/i.test(url) ? url : null;
 }
 
 function personName(s: IcsStructure, id: string): string {
@@ -660,7 +664,6 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send): void
       held,
       items,
       anyPapers: items.some((i) => i.papers.length > 0),
-      parts: AGENDA_PARTS,
       privateItems: record.privateItems,
       attendance: attendanceView(s, record),
       quorum: held && body ? quorum(s, body, record.attendance, onDate) : null,
@@ -900,7 +903,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send): void
         heldOn: v.heldOn,
         participants: v.participants,
         organisation: v.orgCode ? (s.organisations.get(v.orgCode)?.name ?? v.orgCode) : null,
-        url: v.url,
+        url: webLink(v.url),
         decisions: v.decisions.map((d) => ({ ...d, href: `${home}/decisions/${encodeURIComponent(d.id)}` })),
       })),
       byKind,

@@ -255,6 +255,9 @@ describe.skipIf(!CHROMIUM)('the public governance site in Chromium', () => {
     const byTopic = await visit(`${ICS}/decisions?topic=Dental&from=1/1/2020&to=${encodeURIComponent('31 December 2099')}`);
     expect(byTopic).toContain('Urgent dental care sessions');
     expect(await page.locator('.openics-decision-list > li').count()).toBe(all.filter((d) => d.topic === 'Dental').length);
+    // A page past the last shows the last page rather than failing.
+    await page.goto(`${app.url}${ICS}/decisions?page=99`);
+    expect(await page.locator('.openics-decision-list > li').count()).toBe(Math.min(all.length, 20));
     await visit(`${ICS}/decisions?org=U32349`);
     expect(await page.locator('.openics-decision-list h3').allInnerTexts()).toContain('Application to merge Spring Gardens and Farrier House practices');
   });

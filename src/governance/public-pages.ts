@@ -445,7 +445,7 @@ export async function registerGovernancePublicPages(app: FastifyInstance, ctx: A
     async (scope) => {
       scope.setErrorHandler(publicErrorHandler(ctx, render));
       scope.setNotFoundHandler(async (request, reply) => {
-        const ics = await knownIcs(ctx, request.url.split('/')[2]);
+        const ics = await knownIcs(ctx, request.url.split('?')[0]?.split('/')[2]);
         return reply.status(404).type(HTML).send(render('public/not-found.njk', { ...(ics ? base(ics, undefined, false, 'Page not found') : { title: 'Page not found' }) }));
       });
       registerRoutes(scope, ctx, send);

@@ -106,6 +106,12 @@ describe.skipIf(!CHROMIUM)('the public governance site in Chromium', () => {
       expect(await page.locator(`main a[href="${href}"]`).count(), href).toBeGreaterThan(0);
     }
     expect(await page.locator('link[rel="alternate"][type="application/atom+xml"]').getAttribute('href')).toBe(`${ICS}/decisions.atom`);
+    // The subscription links lead to the calendar and the feed (served by the feeds module).
+    for (const [path, type] of [[`${ICS}/meetings.ics`, 'text/calendar'], [`${ICS}/decisions.atom`, 'application/atom+xml']] as const) {
+      const response = await fetch(`${app.url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type'), path).toContain(type);
+    }
     for (const item of ['Home', 'Meetings', 'Decisions', 'Interests', 'Involvement', 'Bodies']) {
       expect(await page.locator('header nav a', { hasText: item }).count(), item).toBeGreaterThan(0);
     }

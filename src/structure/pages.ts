@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
 import { type FieldProblem, NotFoundError, UserError, ValidationError } from '../core/errors.js';
-import { type BarChartOptions, type BarDatum, barChartSvg } from '../web/chart.js';
+import { responsiveBarChart } from '../web/chart.js';
 import { type Renderer, createRenderer } from '../web/render.js';
 import { ANONYMOUS_ACTOR } from './api.js';
 import { addBodyOrganisation, addMember, appointClinicalDirector, delegateFunction, endMembership, removeBodyOrganisation, updateBody } from './commands.js';
@@ -145,56 +145,6 @@ function organisationOptions(orgs: Organisation[]): { value: string; text: strin
 
 // ---- charts ---------------------------------------------------------------------------------
 
-/** Arial's advance widths, thousandths of an em, for the characters ' ' (32) to '~' (126). */
-const ARIAL_WIDTHS = [
-  278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,
-  1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
-  333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
-];
-
-interface VegaTextItem {
-  fontSize?: number | string;
-  fontWeight?: number | string;
-  limit?: number;
-}
-
-/**
- * Without a canvas (none on the server), Vega guesses every character is 0.8em wide, so axis
- * labels like "North & West Herefordshire PCN" get cut short with an ellipsis. Vega lets a
- * renderer supply its own text measure (as vl-convert does); this one uses Arial's widths, the
- * fallback of the NHS font, with a little to spare for Frutiger.
- * TODO: belongs in src/web/chart.ts, beside the chart it measures for.
- */
-let textMeasureInstalled = false;
-async function installTextMeasure(): Promise<void> {
-  if (textMeasureInstalled) return;
-  const vega = (await import('vega')) as unknown as { textMetrics: { width: (item: VegaTextItem, text?: string | number | null) => number } };
-  vega.textMetrics.width = (item, text) => {
-    const value = text === null || text === undefined ? '' : String(text).trim();
-    const size = item.fontSize === undefined ? 11 : Number(item.fontSize) || 0;
-    const bold = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600;
-    let units = 0;
-    for (const ch of value) {
-      const code = ch.codePointAt(0) ?? 0;
-      units += code >= 32 && code <= 126 ? (ARIAL_WIDTHS[code - 32] ?? 556) : ch === '\u2026' ? 1000 : 600;
-    }
-    const width = (units / 1000) * size * (bold ? 1.1 : 1) * 1.05;
-    return item.limit !== undefined && item.limit > 0 ? Math.min(width, item.limit) : width;
-  };
-  textMeasureInstalled = true;
-}
-
-/**
- * A chart drawn twice: wide for larger screens, narrow for phones, so its text stays readable on both.
- * Charts whose bar labels are long pass an empty labelTitle: Vega's axes reserve at most 200px for
- * labels, so an axis title would sit on top of labels wider than that.
- */
-async function barChart(data: BarDatum[], options: BarChartOptions & { width: number; narrowWidth: number }): Promise<{ wide: string; narrow: string }> {
-  await installTextMeasure();
-  const wide = await barChartSvg(data, { ...options, width: options.width });
-  const narrow = await barChartSvg(data, { ...options, width: options.narrowWidth });
-  return { wide, narrow };
-}
 
 export function subjectHref(icsCode: string, subject: Pick<Subject, 'kind' | 'id'>): string {
   const base = `/ics/${encodeURIComponent(icsCode)}`;
@@ -309,7 +259,7 @@ function registerIcsPages(app: FastifyInstance, ctx: AppContext, send: (reply: F
     const report = checkRules(s);
     const summary = icsSummary(s, report);
     const places = placeSummaries(s).sort((a, b) => b.registeredPatients - a.registeredPatients);
-    const chart = await barChart(
+    const chart = await responsiveBarChart(
       places.map((p) => ({ label: p.name, value: p.registeredPatients, group: p.upperTierCouncil?.name ?? 'No council' })),
       { description: `Registered patients by place in ${s.ics.name}, coloured by upper-tier council`, valueTitle: 'Registered patients', labelTitle: 'Place', groupTitle: 'Upper-tier council', width: 520, narrowWidth: 180 },
     );
@@ -332,7 +282,7 @@ function registerIcsPages(app: FastifyInstance, ctx: AppContext, send: (reply: F
     const practices = practiceSummaries(s, (p) => p.placeId === place.id);
     const chart =
       pcns.length > 0
-        ? await barChart(
+        ? await responsiveBarChart(
             pcns.map((p) => ({ label: p.name, value: p.registeredPatients })),
             { description: `Registered patients by primary care network in ${place.name}`, valueTitle: 'Registered patients', labelTitle: '', width: 440, narrowWidth: 140 },
           )
@@ -590,7 +540,7 @@ function registerIcsPages(app: FastifyInstance, ctx: AppContext, send: (reply: F
     const chartData = map
       .filter((f) => f.budgetPounds !== null)
       .map((f) => ({ label: f.name, value: f.budgetPounds ?? 0, group: f.delegations.some((d) => d.current) ? 'Delegated in part or in whole' : `Retained by the board` }));
-    const chart = chartData.length > 0 ? await barChart(chartData, { description: `Budget by function, 2025/26, in ${s.ics.name}`, valueTitle: 'Budget (pounds)', labelTitle: '', groupTitle: 'Delegation', width: 440, narrowWidth: 140 }) : null;
+    const chart = chartData.length > 0 ? await responsiveBarChart(chartData, { description: `Budget by function, 2025/26, in ${s.ics.name}`, valueTitle: 'Budget (pounds)', labelTitle: '', groupTitle: 'Delegation', width: 440, narrowWidth: 140 }) : null;
     const fe = extra.formErrors ?? NO_ERRORS;
     return send(
       reply,

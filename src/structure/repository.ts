@@ -107,9 +107,9 @@ export async function loadStructure(db: Queryable, icsCode: string): Promise<Ics
   };
 }
 
-/** Recent changes to the ICS, from the shared change log. */
+/** Recent changes to the ICS's structure, from the shared change log. */
 export async function recentChanges(db: Queryable, icsCode: string, limit = 20): Promise<{ at: Date; module: string; actor: string; summary: string }[]> {
-  return changeLog(db, icsCode, { limit });
+  return changeLog(db, icsCode, { module: 'structure', limit });
 }
 
 function toOrganisation(r: Row): Organisation {

@@ -19,10 +19,50 @@ export interface BarChartOptions {
   width?: number;
 }
 
-// NHS identity colours (blue, dark blue, aqua green, purple, warm yellow, dark pink).
-const NHS_COLOURS = ['#005eb8', '#003087', '#00a499', '#330072', '#ffb81c', '#7c2855'];
+// NHS identity colours, ordered so neighbouring groups differ clearly: blue, warm yellow, aqua green, dark pink, dark blue, purple.
+const NHS_COLOURS = ['#005eb8', '#ffb81c', '#00a499', '#7c2855', '#003087', '#330072'];
 
+/** Arial's advance widths, thousandths of an em, for the characters ' ' (32) to '~' (126). */
+const ARIAL_WIDTHS = [
+  278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,
+  1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
+  333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+];
+
+interface VegaTextItem {
+  fontSize?: number | string;
+  fontWeight?: number | string;
+  limit?: number;
+}
+
+/**
+ * Without a canvas (none on the server), Vega guesses every character is 0.8em wide, so axis
+ * labels like "North & West Herefordshire PCN" get cut short with an ellipsis. Vega lets a
+ * renderer supply its own text measure (as vl-convert does); this one uses Arial's widths, the
+ * fallback of the NHS font, with a little to spare for Frutiger.
+ */
+let textMeasureInstalled = false;
+async function installTextMeasure(): Promise<void> {
+  if (textMeasureInstalled) return;
+  const vega = (await import('vega')) as unknown as { textMetrics: { width: (item: VegaTextItem, text?: string | number | null) => number } };
+  vega.textMetrics.width = (item, text) => {
+    const value = text === null || text === undefined ? '' : String(text).trim();
+    const size = item.fontSize === undefined ? 11 : Number(item.fontSize) || 0;
+    const bold = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600;
+    let units = 0;
+    for (const ch of value) {
+      const code = ch.codePointAt(0) ?? 0;
+      units += code >= 32 && code <= 126 ? (ARIAL_WIDTHS[code - 32] ?? 556) : ch === '\u2026' ? 1000 : 600;
+    }
+    const width = (units / 1000) * size * (bold ? 1.1 : 1) * 1.05;
+    return item.limit !== undefined && item.limit > 0 ? Math.min(width, item.limit) : width;
+  };
+  textMeasureInstalled = true;
+}
+
+/** A horizontal bar chart as accessible SVG, bars sorted longest first. */
 export async function barChartSvg(data: BarDatum[], options: BarChartOptions): Promise<string> {
+  await installTextMeasure();
   const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -32,7 +72,7 @@ export async function barChartSvg(data: BarDatum[], options: BarChartOptions): P
     data: { values: data },
     mark: { type: 'bar' },
     encoding: {
-      y: { field: 'label', type: 'nominal', sort: '-x', title: options.labelTitle, axis: { labelLimit: 260, labelFontSize: 14, titleFontSize: 14 } },
+      y: { field: 'label', type: 'nominal', sort: '-x', title: options.labelTitle, axis: { labelLimit: 260, maxExtent: 270, labelFontSize: 14, titleFontSize: 14 } },
       x: { field: 'value', type: 'quantitative', title: options.valueTitle, axis: { format: ',.0f', labelFontSize: 13, titleFontSize: 14 } },
       ...(options.groupTitle
         ? { color: { field: 'group', type: 'nominal', title: options.groupTitle, scale: { range: NHS_COLOURS }, legend: { orient: 'bottom', direction: 'vertical', labelFontSize: 14, titleFontSize: 14, labelLimit: 300 } } }
@@ -54,4 +94,15 @@ export async function barChartSvg(data: BarDatum[], options: BarChartOptions): P
 
 function escapeAttribute(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/**
+ * A chart drawn twice, wide for larger screens and narrow for phones, so its text stays readable
+ * on both; CSS (.openics-chart__wide / __narrow) shows one. Charts whose bar labels are long pass
+ * an empty labelTitle, so an axis title never sits on top of the labels.
+ */
+export async function responsiveBarChart(data: BarDatum[], options: BarChartOptions & { width: number; narrowWidth: number }): Promise<{ wide: string; narrow: string }> {
+  const wide = await barChartSvg(data, { ...options, width: options.width });
+  const narrow = await barChartSvg(data, { ...options, width: options.narrowWidth });
+  return { wide, narrow };
 }

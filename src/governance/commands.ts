@@ -249,7 +249,8 @@ export async function addPaperVersion(db: Database, icsCode: string, paperId: st
 }
 
 /** Publishes the latest version of a paper. Earlier published versions stay published. */
-export async function publishPaper(db: Database, icsCode: string, paperId: string, actor: string): Promise<number> {
+/** `at` records when an imported historical paper was published; it defaults to now. */
+export async function publishPaper(db: Database, icsCode: string, paperId: string, actor: string, at: Date = new Date()): Promise<number> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ version: number; published_at: Date | null; title: string }>(
       `SELECT v.version, v.published_at, p.title FROM paper_version v JOIN paper p ON p.id = v.paper_id JOIN agenda_item i ON i.id = p.agenda_item_id JOIN meeting m ON m.id = i.meeting_id
@@ -259,7 +260,7 @@ export async function publishPaper(db: Database, icsCode: string, paperId: strin
     const latest = rows[0];
     if (!latest) throw new NotFoundError(`Paper ${paperId}`);
     if (!latest.published_at) {
-      await tx.query('UPDATE paper_version SET published_at = now() WHERE paper_id = $1 AND version = $2', [paperId, latest.version]);
+      await tx.query('UPDATE paper_version SET published_at = $3 WHERE paper_id = $1 AND version = $2', [paperId, latest.version, at]);
       await recordChange(tx, { icsCode, module: MODULE, actor, summary: `Published version ${latest.version} of "${latest.title}"`, detail: { paperId } });
     }
     return Number(latest.version);
@@ -605,13 +606,14 @@ export async function approveMinutes(db: Database, icsCode: string, meetingId: s
   });
 }
 
-export async function publishMinutes(db: Database, icsCode: string, meetingId: string, actor: string): Promise<void> {
+/** `at` records when imported historical minutes were published; it defaults to now. */
+export async function publishMinutes(db: Database, icsCode: string, meetingId: string, actor: string, at: Date = new Date()): Promise<void> {
   await db.transaction(async (tx) => {
     const meeting = await meetingIn(tx, icsCode, meetingId);
     const minutes = (await tx.query<{ status: string }>('SELECT status FROM minutes WHERE meeting_id = $1', [meetingId])).rows[0];
     if (!minutes || minutes.status === 'draft') throw ValidationError.field('status', 'Only approved minutes can be published');
     if (minutes.status === 'published') return;
-    await tx.query("UPDATE minutes SET status = 'published', published_at = now() WHERE meeting_id = $1", [meetingId]);
+    await tx.query("UPDATE minutes SET status = 'published', published_at = $2 WHERE meeting_id = $1", [meetingId, at]);
     await recordChange(tx, { icsCode, module: MODULE, actor, summary: `Published the minutes of ${meeting.title}`, detail: { meetingId } });
   });
 }

@@ -388,7 +388,7 @@ interface HeldMeeting {
   bodyId: string;
   startsAt: Date;
   held: boolean;
-  decisions: { id: string; title: string; topic: string | undefined }[];
+  decisions: { id: string; title: string; topic: string | undefined; decidedAt: Date }[];
   openActions: string[];
 }
 
@@ -399,6 +399,7 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
 
 
   const meetings: HeldMeeting[] = [];
+  let revisedOnce = false;
   let decisionCount = 0;
   for (const cadence of cadences(ics)) {
     const body = s.bodies.find((b) => b.id === cadence.bodyId);
@@ -438,7 +439,7 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
       // The agenda: standing items, two reports in rotation, the next decision not yet taken, any private business.
       const reports = cadence.topics.filter((t) => t.purpose !== 'decision');
       const pending = cadence.topics.filter((t) => t.purpose === 'decision' && !decided.has(t.title));
-      const topics = [reports[topicCursor % reports.length], reports[(topicCursor + 1) % reports.length], pending[0]].filter((t): t is Topic => t !== undefined);
+      const topics = [...new Set([reports[topicCursor % reports.length], reports[(topicCursor + 1) % reports.length], pending[0]])].filter((t): t is Topic => t !== undefined);
       if (pending[0]) decided.add(pending[0].title);
       topicCursor += 2;
       const privateTopic = cadence.privateTopics[meetings.length % Math.max(1, cadence.privateTopics.length)];
@@ -473,8 +474,11 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
           ? await addPaper(db, ics, itemId, { title: paperTitle, file: { filename: `${paperTitle}.pdf`, bytes: await paperPdf(paperTitle, body.name, startsAt, topic.presenter) } }, ACTOR)
           : await addPaper(db, ics, itemId, { title: paperTitle, file: { filename: `${paperTitle}.md`, bytes: Buffer.from(paperMarkdown(paperTitle, body.name, startsAt, topic.presenter)) } }, ACTOR);
         if (publishable) {
-          await publishPaper(db, ics, paperId, ACTOR);
-          if (topic.pdf && topic.title === 'System financial position' && held && offset === -2) {
+          const publishedAt = new Date(Math.min(now.getTime(), startsAt.getTime() - 7 * 86_400_000));
+          await publishPaper(db, ics, paperId, ACTOR, publishedAt);
+          // One finance paper is corrected after publication, as happens: version 2 says why.
+          if (topic.pdf && held && !revisedOnce) {
+            revisedOnce = true;
             await addPaperVersion(
               db,
               ics,
@@ -482,7 +486,7 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
               { file: { filename: `${paperTitle}.pdf`, bytes: await paperPdf(paperTitle, body.name, startsAt, topic.presenter, true) }, reason: 'Corrected the month 6 figures in table 2.' },
               ACTOR,
             );
-            await publishPaper(db, ics, paperId, ACTOR);
+            await publishPaper(db, ics, paperId, ACTOR, new Date(publishedAt.getTime() + 3 * 86_400_000));
           }
         }
       }
@@ -545,7 +549,7 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
             },
             ACTOR,
           );
-          meeting.decisions.push({ id: recorded.id, title: topic.title, topic: topic.topic });
+          meeting.decisions.push({ id: recorded.id, title: topic.title, topic: topic.topic, decidedAt: startsAt });
           decisionCount += 1;
         }
 
@@ -571,7 +575,7 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
             .flatMap(({ topic }, n) => [`## ${n + 1}. ${topic.title}`, '', topic.decision ?? `The meeting received the item presented by ${topic.presenter} and discussed it.`, '']),
         ];
         await saveMinutesDraft(db, ics, meetingId, lines.join('\n'), ACTOR);
-        if (previous?.held) await publishMinutes(db, ics, previous.id, ACTOR);
+        if (previous?.held) await publishMinutes(db, ics, previous.id, ACTOR, new Date(Math.min(now.getTime(), startsAt.getTime() + 2 * 86_400_000)));
       }
       meetings.push(meeting);
       previous = meeting;
@@ -580,12 +584,12 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
 
   // Public involvement, linked to the decisions it informed.
   const decisions = meetings.flatMap((m) => m.decisions);
-  const involvement: { kind: string; title: string; summary: string; daysAgo: number; participants: number; orgCode?: string; informs: string; howUsed: string }[] = [
+  const involvement: { kind: string; title: string; summary: string; daysBefore: number; participants: number; orgCode?: string; informs: string; howUsed: string }[] = [
     {
       kind: 'citizens_panel',
       title: "Citizens' panel on urgent care",
       summary: '1,100 panel members told us they want clearer advice on where to go and shorter waits for ambulances in rural areas.',
-      daysAgo: 300,
+      daysBefore: 45,
       participants: 1100,
       informs: 'Urgent and emergency care winter plan',
       howUsed: 'The winter plan added a rural ambulance response trial and a campaign on NHS 111 online.',
@@ -594,7 +598,7 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
       kind: 'healthwatch',
       title: 'Healthwatch Worcestershire: getting a GP appointment',
       summary: 'Patients in Worcester described long telephone queues and wanted online booking and continuity with a named GP.',
-      daysAgo: 250,
+      daysBefore: 60,
       participants: 640,
       orgCode: 'L-HW-WORCESTERSHIRE',
       informs: 'Application to merge Spring Gardens and Farrier House practices',
@@ -604,7 +608,7 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
       kind: 'engagement_event',
       title: 'Hereford community conversation on mental health',
       summary: 'Young people and carers asked for somewhere to go in a crisis that is not the emergency department.',
-      daysAgo: 200,
+      daysBefore: 35,
       participants: 85,
       informs: 'Mental health crisis café in Hereford',
       howUsed: 'The crisis café proposal came directly from this conversation; its opening hours follow what people asked for.',
@@ -613,7 +617,7 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
       kind: 'survey',
       title: 'Herefordshire community services survey',
       summary: '2,300 residents told us they prefer care at home where safe, and worry about travelling to community hospitals.',
-      daysAgo: 170,
+      daysBefore: 50,
       participants: 2300,
       orgCode: 'L-HW-HEREFORDSHIRE',
       informs: 'Herefordshire community services plan',
@@ -623,14 +627,16 @@ export async function loadGovernanceDemo(db: Database, ics: string, now: Date = 
       kind: 'co_production',
       title: 'Co-producing the integrated care strategy with people with lived experience',
       summary: 'A panel of 24 people with lived experience of long-term conditions, disability and poverty reviewed the strategy priorities.',
-      daysAgo: 120,
+      daysBefore: 75,
       participants: 24,
       informs: 'Integrated care strategy: annual refresh',
       howUsed: 'Cost of living and rural access were added as strategy priorities at the panel’s request.',
     },
   ];
   for (const entry of involvement) {
-    const heldOn = new Date(now.getTime() - entry.daysAgo * 86_400_000).toISOString().slice(0, 10);
+    // Involvement comes before the decision it informs: date it some weeks ahead of the first one.
+    const informed = decisions.filter((d) => d.title === entry.informs).sort((x, y) => x.decidedAt.getTime() - y.decidedAt.getTime())[0];
+    const heldOn = new Date((informed ? informed.decidedAt.getTime() : now.getTime()) - entry.daysBefore * 86_400_000).toISOString().slice(0, 10);
     const id = await addInvolvement(db, ics, { kind: entry.kind, title: entry.title, summary: entry.summary, heldOn, participants: entry.participants, orgCode: entry.orgCode }, ACTOR);
     for (const decision of decisions.filter((d) => d.title === entry.informs)) await linkInvolvement(db, ics, id, decision.id, entry.howUsed, ACTOR);
   }

@@ -9,7 +9,9 @@
  *
  * Each is run on the embedded engine and, when a PostgreSQL server is reachable, on the server
  * (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test; the benchmark creates and
- * drops its own database, openics_bench). Phases come from the server's own log lines.
+ * drops its own database, openics_bench). Phases come from the server's own log lines. On
+ * Linux it also reads the CPU time the server's processes have used by the moment it is ready,
+ * which varies much less than wall time when other work shares the machine.
  *
  * Then, in this process, the embedded cold start's database work step by step (create the
  * files, migrate, load the structure demo, load the governance demo), to show where time goes.
@@ -40,6 +42,8 @@ interface Run {
   start: 'cold' | 'warm';
   /** Spawn to the first 200 from /healthz. */
   readyMs: number;
+  /** CPU time (user + system, every thread and child process) used by then: less sensitive to a busy machine than wall time. */
+  cpuMs: number | null;
   /** What the server itself logs as readyInMs (from its first line of code, so without Node and tsx start-up). */
   loggedReadyMs: number | null;
   /** Spawn to "Server listening": Node start, tsx compiling and importing every module. */
@@ -76,6 +80,24 @@ async function healthy(port: number): Promise<boolean> {
     return response.status === 200;
   } catch {
     return false;
+  }
+}
+
+/** CPU milliseconds used so far by a process and its descendants (Linux /proc; null elsewhere). */
+function cpuOfTree(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    let total = (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children === '' ? [] : children.split(' ')) total += cpuOfTree(Number(child)) ?? 0;
+    }
+    return total;
+  } catch {
+    return null;
   }
 }
 
@@ -131,6 +153,7 @@ async function startOnce(engine: Run['engine'], start: Run['start'], env: NodeJS
       await sleep(25);
     }
     const readyMs = Date.now() - spawnedAt;
+    const cpuMs = child.pid === undefined ? null : cpuOfTree(child.pid);
     // Let the "ready" line reach us before reading the phases.
     await sleep(100);
     const at = (message: string): number | null => {
@@ -146,6 +169,7 @@ async function startOnce(engine: Run['engine'], start: Run['start'], env: NodeJS
       engine,
       start,
       readyMs,
+      cpuMs,
       loggedReadyMs: lines.find((l) => typeof l.readyInMs === 'number')?.readyInMs ?? null,
       listeningMs: listening,
       openAndMigrateMs: listening !== null && opened !== null ? opened - listening : null,
@@ -258,15 +282,16 @@ function report(results: Run[], runs: number, steps: Steps | null): string {
   const out: string[] = [];
   out.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${os.availableParallelism()} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}; ${runs} runs each; load average ${LOAD_BEFORE.toFixed(1)} before, ${(os.loadavg()[0] ?? 0).toFixed(1)} after.`);
   out.push('');
-  out.push('| engine | start | ready (median) | ready (max) | server-logged readyInMs (median) |');
-  out.push('|---|---|---:|---:|---:|');
+  out.push('| engine | start | ready (median) | ready (max) | server-logged readyInMs (median) | CPU time to ready (median) |');
+  out.push('|---|---|---:|---:|---:|---:|');
   for (const engine of ['embedded', 'server'] as const) {
     for (const start of ['cold', 'warm'] as const) {
       const group = results.filter((r) => r.engine === engine && r.start === start);
       if (group.length === 0) continue;
       const ready = statistic(group, (r) => r.readyMs);
       const logged = statistic(group, (r) => r.loggedReadyMs);
-      out.push(`| ${engine} | ${start} | ${seconds(ready.median)} s | ${seconds(ready.max)} s | ${seconds(logged.median)} s |`);
+      const cpu = statistic(group, (r) => r.cpuMs);
+      out.push(`| ${engine} | ${start} | ${seconds(ready.median)} s | ${seconds(ready.max)} s | ${seconds(logged.median)} s | ${seconds(cpu.median)} s |`);
     }
   }
   out.push('');

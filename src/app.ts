@@ -10,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Database } from './core/db/database.js';
 import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
+import { registerFinanceApi } from './finance/api.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
 import { registerGovernancePublicPages } from './governance/public-pages.js';
@@ -60,6 +61,7 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
       tags: [
         { name: 'structure', description: 'The ICS itself: organisations, places, PCNs, bodies, people, rules and the functions and decisions map' },
         { name: 'governance', description: 'Meetings, agendas, papers, attendance, registers of interests and gifts, declarations, decisions, actions, minutes and public involvement' },
+        { name: 'finance', description: 'The single pot: allocations by stream, needs-based allocation to places with scenarios and convergence, investment standards, the system financial position and the risk share' },
       ],
     },
   });
@@ -79,5 +81,6 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   await registerGovernancePublicPages(app, context);
   await registerGovernanceApi(app, context);
   await registerGovernanceFeeds(app, context);
+  await registerFinanceApi(app, context);
   return app;
 }

@@ -74,7 +74,7 @@ export async function listAllocations(db: Queryable, icsCode: string, year?: Fin
 
 export async function listPlaceSets(db: Queryable, icsCode: string): Promise<PlaceSet[]> {
   const [sets, assignments] = await Promise.all([
-    db.query<Row>('SELECT * FROM finance_place_set WHERE ics_code = $1 ORDER BY created_at, name', [icsCode]),
+    db.query<Row>("SELECT * FROM finance_place_set WHERE ics_code = $1 ORDER BY basis <> 'structure', created_at, name", [icsCode]),
     db.query<Row>('SELECT a.* FROM finance_place_set_practice a JOIN finance_place_set s ON s.id = a.place_set_id WHERE s.ics_code = $1 ORDER BY a.practice_code', [icsCode]),
   ]);
   const byId = new Map<string, Map<string, string>>();

@@ -3,6 +3,25 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** For each folder, the modules above it that it must not import, and the composition files. */
+function boundaries(rules) {
+  return rules.map(([files, above]) => ({
+    files: [files],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: `^(\\.\\./)+(${above.join('|')})/`, message: 'Dependencies point one way: this module may not import a module above it (see ARCHITECTURE.md).' },
+            { regex: '^(\\.\\./)+(app|main|demo)\\.js$', allowTypeImports: true, message: 'Only main.ts and tests import the composition root; modules may import its types.' },
+          ],
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'coverage/', 'screenshots/', '**/*.mjs'] },
   js.configs.recommended,
@@ -21,6 +40,15 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
     },
   },
+  // Dependencies point one way (ARCHITECTURE.md): core ← web ← structure ← governance ← finance.
+  // A module may use the AppContext type from app.ts, but never import app.ts, main.ts or demo.ts.
+  ...boundaries([
+    ['src/core/**/*.ts', ['web', 'structure', 'governance', 'finance', 'cli']],
+    ['src/web/**/*.ts', ['structure', 'governance', 'finance', 'cli']],
+    ['src/structure/**/*.ts', ['governance', 'finance', 'cli']],
+    ['src/governance/**/*.ts', ['finance', 'cli']],
+    ['src/finance/**/*.ts', ['cli']],
+  ]),
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' },

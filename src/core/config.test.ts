@@ -8,6 +8,8 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBeUndefined();
     expect(config.dataDir).toBe('/srv/openics/data');
     expect(config.loadDemo).toBe(true);
+    // Only this machine until sign-in exists: editing is open to anyone who can reach the server.
+    expect(config.host).toBe('localhost');
   });
 
   it('reads PORT, DATABASE_URL, OPENICS_DATA_DIR and OPENICS_DEMO', () => {

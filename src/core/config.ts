@@ -7,7 +7,10 @@ import path from 'node:path';
 export interface Config {
   /** TCP port for the API and web UI. */
   port: number;
-  /** Interface to bind; 0.0.0.0 so containers and LAN demos work, override with HOST. */
+  /**
+   * Interface to bind. localhost by default: until sign-in exists (the access module) anyone who
+   * can reach the server can edit, so other machines must be let in on purpose (HOST=0.0.0.0).
+   */
   host: string;
   /** PostgreSQL server URL; when absent the embedded engine (PGlite) is used. */
   databaseUrl: string | undefined;
@@ -69,7 +72,7 @@ function parseLogLevel(raw: string | undefined): Config['logLevel'] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   return {
     port: parsePort(env.PORT),
-    host: env.HOST === undefined || env.HOST === '' ? '0.0.0.0' : env.HOST,
+    host: env.HOST === undefined || env.HOST === '' ? 'localhost' : env.HOST,
     databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
     dataDir: path.resolve(cwd, env.OPENICS_DATA_DIR === undefined || env.OPENICS_DATA_DIR === '' ? 'data' : env.OPENICS_DATA_DIR),
     loadDemo: parseBoolean('OPENICS_DEMO', env.OPENICS_DEMO, true),

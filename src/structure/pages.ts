@@ -198,7 +198,7 @@ export async function registerStructurePages(app: FastifyInstance, ctx: AppConte
       scope.setErrorHandler(pageErrorHandler(render));
       scope.setNotFoundHandler((request, reply) => {
         void reply.status(404).type(HTML).send(render('not-found.njk', { title: 'Page not found' }));
-        request.log.debug({ url: request.url }, 'page not found');
+        request.log.debug({ path: request.url.split('?')[0] }, 'page not found');
       });
       registerIcsPages(scope, ctx, send);
     },

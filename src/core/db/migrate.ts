@@ -12,10 +12,11 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', impor
 const LOCK_KEY = 7_412_017;
 
 export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
-    .sort();
+  const sql = fs.readdirSync(dir).filter((f) => f.endsWith('.sql'));
+  // A misnamed migration would otherwise be skipped without a word.
+  const misnamed = sql.filter((f) => !/^\d{4}_[a-z0-9_]+\.sql$/.test(f));
+  if (misnamed.length > 0) throw new Error(`migration files must be named NNNN_name.sql: ${misnamed.join(', ')}`);
+  const files = sql.sort();
   await db.query('CREATE TABLE IF NOT EXISTS schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   const applied: string[] = [];
   for (const file of files) {

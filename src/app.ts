@@ -13,6 +13,7 @@ import { registerErrorHandling } from './core/http/errors.js';
 import { registerFinanceApi } from './finance/api.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
+import { registerGovernancePages } from './governance/pages.js';
 import { registerGovernancePublicPages } from './governance/public-pages.js';
 import { registerStructureApi } from './structure/api.js';
 import { registerStructurePages } from './structure/pages.js';
@@ -79,6 +80,7 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   await registerStructureApi(app, context);
   await registerStructurePages(app, context);
   await registerGovernancePublicPages(app, context);
+  await registerGovernancePages(app, context);
   await registerGovernanceApi(app, context);
   await registerGovernanceFeeds(app, context);
   await registerFinanceApi(app, context);

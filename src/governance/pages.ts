@@ -90,26 +90,33 @@ const LABELS = {
   roles: ROLES,
 };
 
+/** A success banner: what was done, and a link to the part of the page it changed (the banner takes the focus). */
+interface Done {
+  text: string;
+  anchor?: string;
+  link?: string;
+}
+
 /** The success messages a redirect may ask for (`?done=`); anything else shows nothing. */
-const DONE: Record<string, string> = {
-  scheduled: 'Meeting scheduled. Add the items of its agenda below.',
-  'status-changed': 'Status changed.',
-  'item-added': 'Item added to the agenda.',
-  'paper-uploaded': 'Paper uploaded. It is not public until you publish it.',
-  'version-uploaded': 'New version uploaded. It is not public until you publish it.',
-  'paper-published': 'Paper published. The public can now read it on the meeting’s public page.',
-  'attendance-recorded': 'Attendance recorded. The quorum below includes the change.',
-  'declaration-recorded': 'Declaration recorded.',
-  'decision-recorded': 'Decision recorded.',
-  'action-added': 'Action added.',
-  'action-closed': 'Action closed.',
-  'minutes-saved': 'Draft minutes saved.',
-  'minutes-approved': 'Minutes approved.',
-  'minutes-published': 'Minutes published. The public can now read them on the meeting’s public page.',
-  'interest-added': 'Interest added to the register.',
-  'gift-added': 'Gift or hospitality added to the register.',
-  'involvement-added': 'Involvement recorded.',
-  'involvement-linked': 'Involvement linked to the decision.',
+const DONE: Record<string, Done> = {
+  scheduled: { text: 'Meeting scheduled.', anchor: 'add-item', link: 'Add the items of its agenda' },
+  'status-changed': { text: 'Status changed.' },
+  'item-added': { text: 'Item added to the agenda.', anchor: 'agenda', link: 'See the agenda' },
+  'paper-uploaded': { text: 'Paper uploaded. It is not public until you publish it.', anchor: 'agenda', link: 'See the papers' },
+  'version-uploaded': { text: 'New version uploaded. It is not public until you publish it.', anchor: 'agenda', link: 'See the papers' },
+  'paper-published': { text: 'Paper published. The public can read it on the meeting’s public page.', anchor: 'agenda', link: 'See the papers' },
+  'attendance-recorded': { text: 'Attendance recorded.', anchor: 'attendance', link: 'See the quorum' },
+  'declaration-recorded': { text: 'Declaration recorded.', anchor: 'declarations', link: 'See the declarations' },
+  'decision-recorded': { text: 'Decision recorded.', anchor: 'decisions', link: 'See the decision' },
+  'action-added': { text: 'Action added.', anchor: 'actions', link: 'See the actions' },
+  'action-closed': { text: 'Action closed.', anchor: 'actions', link: 'See the actions' },
+  'minutes-saved': { text: 'Draft minutes saved.', anchor: 'minutes', link: 'See the minutes' },
+  'minutes-approved': { text: 'Minutes approved. They are not public until you publish them.', anchor: 'minutes', link: 'See the minutes' },
+  'minutes-published': { text: 'Minutes published. The public can read them on the meeting’s public page.', anchor: 'minutes', link: 'See the minutes' },
+  'interest-added': { text: 'Interest added to the register.', anchor: 'interests', link: 'See the register' },
+  'gift-added': { text: 'Gift or hospitality added to the register.', anchor: 'gifts', link: 'See the register' },
+  'involvement-added': { text: 'Involvement recorded.', anchor: 'records', link: 'See the involvement' },
+  'involvement-linked': { text: 'Involvement linked to the decision.', anchor: 'records', link: 'See the involvement' },
 };
 
 /** Section headings for choosing a body: the kinds of body in the order people look for them. */
@@ -138,7 +145,7 @@ interface Rerender {
   form?: string;
   values?: Values;
   formErrors?: FormErrors;
-  flash?: string | undefined;
+  done?: Done | undefined;
 }
 
 const NO_ERRORS: FormErrors = { errors: [], fieldErrors: {} };
@@ -427,7 +434,7 @@ function actionView(s: IcsStructure, code: string, a: ActionItem, titles: Map<st
 
 function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploadOf: (request: FastifyRequest) => Uploaded | undefined): void {
   const load = (code: string): Promise<IcsStructure> => loadStructure(ctx.db, code.toUpperCase());
-  const flash = (request: FastifyRequest): string | undefined => {
+  const flash = (request: FastifyRequest): Done | undefined => {
     const done = (request.query as { done?: unknown } | undefined)?.done;
     return typeof done === 'string' ? DONE[done] : undefined;
   };
@@ -485,14 +492,14 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         values: extra.values ?? {},
         errors: fe.errors,
         fieldErrors: fe.fieldErrors,
-        flash: extra.flash,
+        done: extra.done,
       },
       status !== 200 ? status : filterErrors.errors.length > 0 ? 422 : 200,
     );
   };
 
   app.get<{ Params: IcsParams; Querystring: Form }>('/ics/:ics/governance', hidden, async (request, reply) =>
-    homePage(reply, request.params.ics, field(request.query, 'body'), { flash: flash(request) }),
+    homePage(reply, request.params.ics, field(request.query, 'body'), { done: flash(request) }),
   );
 
   app.post<{ Params: IcsParams; Body: Form }>('/ics/:ics/governance/meetings', hidden, async (request, reply) => {
@@ -610,6 +617,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
           statusLabel: MEETING_STATUSES[meeting.status],
           statusColour: STATUS_COLOURS[meeting.status],
           started: meeting.startsAt <= now,
+          titleNamesBody: meeting.title.toLowerCase().includes(body.name.toLowerCase()),
           upcoming: meeting.startsAt > now,
           date: londonDate(meeting.startsAt),
         },
@@ -655,17 +663,16 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         values: extra.values ?? {},
         errors: fe.errors,
         fieldErrors: fe.fieldErrors,
-        flash: extra.flash,
+        done: extra.done,
       },
       status,
     );
   };
 
-  const back = (reply: FastifyReply, code: string, meetingId: string, done: string, anchor = ''): FastifyReply =>
-    reply.redirect(`${meetingHref(code, meetingId)}?done=${done}${anchor ? `#${anchor}` : ''}`, 303);
+  const back = (reply: FastifyReply, code: string, meetingId: string, done: string): FastifyReply => reply.redirect(`${meetingHref(code, meetingId)}?done=${done}`, 303);
 
   app.get<{ Params: MeetingParams }>('/ics/:ics/governance/meetings/:meetingId', hidden, async (request, reply) =>
-    meetingPage(reply, request.params.ics, request.params.meetingId, { flash: flash(request) }),
+    meetingPage(reply, request.params.ics, request.params.meetingId, { done: flash(request) }),
   );
 
   /**
@@ -675,7 +682,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
   const meetingForm = async (
     request: FastifyRequest<{ Params: MeetingParams }>,
     reply: FastifyReply,
-    form: { name: string; values: Values; idOf: (field: string) => string; blank?: Record<string, string>; fallback: string; done: string; anchor?: string },
+    form: { name: string; values: Values; idOf: (field: string) => string; blank?: Record<string, string>; fallback: string; done: string },
     run: (code: string) => Promise<unknown>,
   ): Promise<FastifyReply> => {
     const code = request.params.ics.toUpperCase();
@@ -687,7 +694,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
       const fe = formErrors(problems, form.idOf, form.values, form.blank);
       return meetingPage(reply, code, request.params.meetingId, { form: form.name, values: form.values, formErrors: fe }, 422);
     }
-    return back(reply, code, request.params.meetingId, form.done, form.anchor);
+    return back(reply, code, request.params.meetingId, form.done);
   };
 
   app.post<{ Params: MeetingParams; Body: Form }>('/ics/:ics/governance/meetings/:meetingId/status', hidden, async (request, reply) => {
@@ -710,7 +717,6 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         blank: { part: 'Choose whether the item is taken in public or in private', title: 'Enter the title of the item', purpose: 'Choose what the item is for', privateReason: 'Say why the public must be excluded for this item' },
         fallback: 'title',
         done: 'item-added',
-        anchor: 'agenda',
       },
       (code) =>
         addAgendaItem(
@@ -749,7 +755,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
     return meetingForm(
       request,
       reply,
-      { name, values, idOf: ids(name, ['title', 'file'], {}, `${name}-file`), blank: { title: 'Enter the title of the paper' }, fallback: 'file', done: 'paper-uploaded', anchor: `item-${position}` },
+      { name, values, idOf: ids(name, ['title', 'file'], {}, `${name}-file`), blank: { title: 'Enter the title of the paper' }, fallback: 'file', done: 'paper-uploaded' },
       async (code) => {
         if (!file) {
           // Say everything at once: the file's problem, and the title's if it is missing too.
@@ -760,21 +766,21 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
     );
   });
 
-  /** The paper's number on the meeting page (its form ids), and the item it belongs to. */
-  const paperOn = async (code: string, meetingId: string, paperId: string): Promise<{ index: number; position: number }> => {
+  /** The paper's number on the meeting page (its form ids); not found unless it belongs to the meeting. */
+  const paperOn = async (code: string, meetingId: string, paperId: string): Promise<{ index: number }> => {
     const record = await loadMeeting(ctx.db, code, meetingId, 'staff');
     const index = record.papers.findIndex((p) => p.id === paperId);
     const paper = record.papers[index];
     if (!paper) throw new NotFoundError(`Paper ${paperId}`);
-    return { index: index + 1, position: record.items.find((i) => i.id === paper.agendaItemId)?.position ?? 0 };
+    return { index: index + 1 };
   };
 
   app.post<{ Params: MeetingParams & { paperId: string }; Body: Form }>('/ics/:ics/governance/meetings/:meetingId/papers/:paperId/versions', hidden, async (request, reply) => {
     const values = fields(request.body, ['reason']);
-    const { index, position } = await paperOn(request.params.ics.toUpperCase(), request.params.meetingId, request.params.paperId);
+    const { index } = await paperOn(request.params.ics.toUpperCase(), request.params.meetingId, request.params.paperId);
     const name = `version-${index}`;
     const { file, problem } = fileOf(request);
-    return meetingForm(request, reply, { name, values, idOf: ids(name, ['file', 'reason'], {}, `${name}-file`), fallback: 'file', done: 'version-uploaded', anchor: `item-${position}` }, async (code) => {
+    return meetingForm(request, reply, { name, values, idOf: ids(name, ['file', 'reason'], {}, `${name}-file`), fallback: 'file', done: 'version-uploaded' }, async (code) => {
       if (!file) throw new ValidationError(problem ? [problem] : []);
       return addPaperVersion(ctx.db, code, request.params.paperId, { file, reason: values.reason }, ANONYMOUS_ACTOR);
     });
@@ -782,9 +788,9 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
 
   app.post<{ Params: MeetingParams & { paperId: string } }>('/ics/:ics/governance/meetings/:meetingId/papers/:paperId/publish', hidden, async (request, reply) => {
     const code = request.params.ics.toUpperCase();
-    const { position } = await paperOn(code, request.params.meetingId, request.params.paperId);
+    await paperOn(code, request.params.meetingId, request.params.paperId);
     await publishPaper(ctx.db, code, request.params.paperId, ANONYMOUS_ACTOR);
-    return back(reply, code, request.params.meetingId, 'paper-published', `item-${position}`);
+    return back(reply, code, request.params.meetingId, 'paper-published');
   });
 
   app.post<{ Params: MeetingParams; Body: Form }>('/ics/:ics/governance/meetings/:meetingId/attendance', hidden, async (request, reply) => {
@@ -813,7 +819,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
     return meetingForm(
       request,
       reply,
-      { name: 'attendance', values, idOf, blank: { attendance: 'Choose present, apologies or absent for at least one member' }, fallback: 'attendance', done: 'attendance-recorded', anchor: 'attendance' },
+      { name: 'attendance', values, idOf, blank: { attendance: 'Choose present, apologies or absent for at least one member' }, fallback: 'attendance', done: 'attendance-recorded' },
       (code) => recordAttendance(ctx.db, code, request.params.meetingId, entries, ANONYMOUS_ACTOR),
     );
   });
@@ -835,7 +841,6 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         },
         fallback: 'personId',
         done: 'declaration-recorded',
-        anchor: 'declarations',
       },
       (code) =>
         recordDeclaration(
@@ -881,7 +886,6 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         blank: { title: 'Give the decision a short title', text: 'Write what was decided', method: 'Choose how the decision was taken', outcome: 'Choose the outcome' },
         fallback: 'title',
         done: 'decision-recorded',
-        anchor: `decision-${item.position}`,
       },
       (c) =>
         recordDecision(
@@ -906,7 +910,6 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         blank: { description: 'Describe the action', ownerPersonId: 'Choose who owns the action', dueDate: 'Enter the date the action is due, for example 2026-12-31' },
         fallback: 'description',
         done: 'action-added',
-        anchor: 'actions',
       },
       (code) =>
         addAction(ctx.db, code, request.params.meetingId, { description: values.description ?? '', ownerPersonId: values.ownerPersonId ?? '', dueDate: values.dueDate ?? '', agendaItemId: values.agendaItemId }, ANONYMOUS_ACTOR),
@@ -919,7 +922,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
     return meetingForm(
       request,
       reply,
-      { name, values: { note }, idOf: () => `${name}-note`, blank: { note: 'Say how the action was completed' }, fallback: 'note', done: 'action-closed', anchor: 'actions' },
+      { name, values: { note }, idOf: () => `${name}-note`, blank: { note: 'Say how the action was completed' }, fallback: 'note', done: 'action-closed' },
       (code) => closeAction(ctx.db, code, request.params.actionId, { meetingId: request.params.meetingId, note: note ?? '' }, ANONYMOUS_ACTOR),
     );
   });
@@ -931,7 +934,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
     return meetingForm(
       request,
       reply,
-      { name: 'minutes', values: { content }, idOf: () => 'minutes-content', blank: { content: 'Write the minutes' }, fallback: 'content', done: 'minutes-saved', anchor: 'minutes' },
+      { name: 'minutes', values: { content }, idOf: () => 'minutes-content', blank: { content: 'Write the minutes' }, fallback: 'content', done: 'minutes-saved' },
       (code) => saveMinutesDraft(ctx.db, code, request.params.meetingId, content ?? '', ANONYMOUS_ACTOR),
     );
   });
@@ -941,7 +944,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
     return meetingForm(
       request,
       reply,
-      { name: 'approve', values, idOf: () => 'approve-atMeetingId', blank: { atMeetingId: 'Choose the meeting that approved the minutes' }, fallback: 'atMeetingId', done: 'minutes-approved', anchor: 'minutes' },
+      { name: 'approve', values, idOf: () => 'approve-atMeetingId', blank: { atMeetingId: 'Choose the meeting that approved the minutes' }, fallback: 'atMeetingId', done: 'minutes-approved' },
       async (code) => {
         if (!values.atMeetingId) throw ValidationError.field('atMeetingId', 'Choose the meeting that approved the minutes');
         return approveMinutes(ctx.db, code, request.params.meetingId, values.atMeetingId, ANONYMOUS_ACTOR);
@@ -950,7 +953,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
   });
 
   app.post<{ Params: MeetingParams }>('/ics/:ics/governance/meetings/:meetingId/minutes/publish', hidden, async (request, reply) =>
-    meetingForm(request, reply, { name: 'publish-minutes', values: {}, idOf: () => 'publish-minutes', fallback: 'status', done: 'minutes-published', anchor: 'minutes' }, (code) =>
+    meetingForm(request, reply, { name: 'publish-minutes', values: {}, idOf: () => 'publish-minutes', fallback: 'status', done: 'minutes-published' }, (code) =>
       publishMinutes(ctx.db, code, request.params.meetingId, ANONYMOUS_ACTOR),
     ),
   );
@@ -985,13 +988,13 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         values: extra.values ?? {},
         errors: fe.errors,
         fieldErrors: fe.fieldErrors,
-        flash: extra.flash,
+        done: extra.done,
       },
       status,
     );
   };
 
-  app.get<{ Params: IcsParams }>('/ics/:ics/governance/interests', hidden, async (request, reply) => interestsPage(reply, request.params.ics, { flash: flash(request) }));
+  app.get<{ Params: IcsParams }>('/ics/:ics/governance/interests', hidden, async (request, reply) => interestsPage(reply, request.params.ics, { done: flash(request) }));
 
   app.post<{ Params: IcsParams; Body: Form }>('/ics/:ics/governance/interests', hidden, async (request, reply) => {
     const code = request.params.ics.toUpperCase();
@@ -1056,7 +1059,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
       if (!problems) throw error;
       return interestsPage(reply, code, { form: 'gift', values, formErrors: formErrors(problems, idOf, values, blank) }, 422);
     }
-    return reply.redirect(`${governanceHome(code)}/interests?done=gift-added#gifts`, 303);
+    return reply.redirect(`${governanceHome(code)}/interests?done=gift-added`, 303);
   });
 
   // ---- public involvement ----------------------------------------------------------------------------
@@ -1094,13 +1097,13 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         values: extra.values ?? {},
         errors: fe.errors,
         fieldErrors: fe.fieldErrors,
-        flash: extra.flash,
+        done: extra.done,
       },
       status,
     );
   };
 
-  app.get<{ Params: IcsParams }>('/ics/:ics/governance/involvement', hidden, async (request, reply) => involvementPage(reply, request.params.ics, { flash: flash(request) }));
+  app.get<{ Params: IcsParams }>('/ics/:ics/governance/involvement', hidden, async (request, reply) => involvementPage(reply, request.params.ics, { done: flash(request) }));
 
   app.post<{ Params: IcsParams; Body: Form }>('/ics/:ics/governance/involvement', hidden, async (request, reply) => {
     const code = request.params.ics.toUpperCase();

@@ -26,6 +26,7 @@ const PRIVATE_REASON = 'Commercially confidential information (Freedom of Inform
 const DECISION_ITEM = 'Urgent and emergency care: winter surge plan';
 const MARKDOWN_PAPER = 'Winter surge plan 2026/27';
 const PDF_PAPER = 'Urgent care finance annex';
+const REVISION = 'Corrected the number of virtual ward beds.';
 const MINUTES = 'The board met in public.\n\n## Urgent and emergency care\n\nThe board approved the winter surge plan by vote.';
 
 /** A local UK date and time, `days` from today: "2026-11-22T10:00". */
@@ -118,6 +119,9 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
     expect(await page.locator('#schedule-startsAt-error').innerText()).toContain('Enter when the meeting starts');
     expect(await count('meeting')).toBe(meetings);
     await expectAccessible('governance home with errors');
+    const missing = await page.goto(`${app.url}${GOVERNANCE}/meetings/no-such-meeting`);
+    expect(missing?.status()).toBe(404);
+    expect(await page.locator('h1').innerText()).toBe('Page not found');
 
     for (const [key, days] of [['first', -1], ['second', 1]] as const) {
       await page.goto(`${app.url}${GOVERNANCE}`);
@@ -198,6 +202,9 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
       expect(await page.locator('#paper-2-file-error').innerText()).toContain('The file must be a PDF or a Markdown (.md) document');
       expect(await page.locator('#paper-2-title').inputValue()).toBe('Notes');
     }
+    const tooLarge = await upload('Notes', { name: 'huge.md', mimeType: 'text/markdown', buffer: Buffer.alloc(10 * 1024 * 1024 + 1, 'a') });
+    expect(tooLarge.status()).toBe(422);
+    expect(await page.locator('#paper-2-file-error').innerText()).toContain('The file must be smaller than 10 MB');
     expect(await count('paper_version')).toBe(papers);
     await expectAccessible('meeting page with a file error');
 
@@ -226,6 +233,24 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
     }
     expect(await page.locator('#item-2 .nhsuk-tag', { hasText: 'Not published' }).count()).toBe(0);
     expect(await page.locator('#item-2 .nhsuk-tag', { hasText: 'Published' }).count()).toBe(2);
+
+    // A correction to a published paper must say why; the public see the reason.
+    const paper = page.locator('#item-2 .openics-paper', { hasText: MARKDOWN_PAPER });
+    const versionForm = paper.locator('details', { hasText: 'Upload a new version' });
+    await versionForm.locator('summary').click();
+    await versionForm.locator('input[type="file"]').setInputFiles({ name: 'winter-surge-plan-v2.md', mimeType: 'text/markdown', buffer: Buffer.from(`${markdown}\nForty-two beds, not forty.\n`) });
+    const unexplained = await submit(versionForm.getByRole('button', { name: 'Upload new version' }));
+    expect(unexplained.status()).toBe(422);
+    expect(await errorSummary()).toContain('This paper has been published: say why it is being replaced');
+    const reopened = page.locator('#item-2 .openics-paper', { hasText: MARKDOWN_PAPER }).locator('details', { hasText: 'Upload a new version' });
+    expect(await reopened.getAttribute('open')).not.toBeNull();
+    await reopened.locator('input[type="file"]').setInputFiles({ name: 'winter-surge-plan-v2.md', mimeType: 'text/markdown', buffer: Buffer.from(`${markdown}\nForty-two beds, not forty.\n`) });
+    await reopened.getByLabel('Why is it changing?').fill(REVISION);
+    expect((await submit(reopened.getByRole('button', { name: 'Upload new version' }))).status()).toBe(303);
+    expect(await banner()).toContain('New version uploaded');
+    expect(await page.locator('#item-2 .nhsuk-tag', { hasText: 'New version not published' }).count()).toBe(1);
+    expect((await submit(page.getByRole('button', { name: `Publish ${MARKDOWN_PAPER}, version 2` }))).status()).toBe(303);
+    expect((await page.locator('#item-2').innerText()).replace(/\s+/g, ' ')).toContain(REVISION);
   });
 
   it('flags Jonathan Price’s interest in Wye Valley before attendance is taken', async () => {
@@ -326,6 +351,32 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
     expect(await page.locator('#decision-2 .nhsuk-card--warning').count()).toBe(0);
   });
 
+  it('raises an action at the first meeting; it is carried forward to the second and closed there', async () => {
+    await page.goto(meetingUrl(board.first));
+    const refused = await submit(page.getByRole('button', { name: 'Add action' }));
+    expect(refused.status()).toBe(422);
+    const problems = await errorSummary();
+    expect(problems).toContain('Describe the action');
+    expect(problems).toContain('Choose who owns the action');
+    expect(problems).toContain('Enter the date the action is due');
+
+    await page.locator('#action-description').fill('Report ambulance handover times to the next meeting');
+    await page.locator('#action-ownerPersonId').selectOption({ label: 'Dr Owen Hughes' });
+    await page.locator('#action-dueDate').fill(localDateTime(1, '').slice(0, 10));
+    await page.locator('#action-agendaItemId').selectOption({ label: `2. ${DECISION_ITEM}` });
+    expect((await submit(page.getByRole('button', { name: 'Add action' }))).status()).toBe(303);
+    expect(await banner()).toContain('Action added');
+
+    await page.goto(meetingUrl(board.second));
+    const action = page.locator('.openics-record', { hasText: 'Report ambulance handover times to the next meeting' });
+    expect((await action.innerText()).replace(/\s+/g, ' ')).toContain('Owner: Dr Owen Hughes.');
+    await action.locator('summary').click();
+    await action.getByLabel('How was it completed?').fill('Handover times reported: median 24 minutes.');
+    expect((await submit(action.getByRole('button', { name: /^Close/ }))).status()).toBe(303);
+    expect(await banner()).toContain('Action closed');
+    expect((await page.locator('.openics-record', { hasText: 'Report ambulance handover times' }).innerText()).replace(/\s+/g, ' ')).toContain('Closed at ICB board (browser test, second meeting): Handover times reported');
+  });
+
   it('drafts the minutes; at the second meeting records attendance, approves the first meeting’s minutes there and publishes them', async () => {
     await page.goto(meetingUrl(board.first));
     await page.locator('#minutes-content').fill(MINUTES);
@@ -375,6 +426,7 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
     expect(text).toContain(`By vote: ${votingMembers(BOARD).length - 3} for, 1 against, 1 abstained.`);
     expect(text).toContain('The board approved the winter surge plan by vote.');
     expect(text).toContain('Approved at ICB board (browser test, second meeting)');
+    expect(text).toContain(REVISION);
     await page.locator('summary', { hasText: 'How each member voted' }).first().click();
     expect((await page.locator('main').innerText()).replace(/\s+/g, ' ')).toContain('Rajesh Patel');
   });

@@ -3,7 +3,7 @@
  * organisations, practices and populations) and a year of its governance (fictional people
  * and papers). Composes the modules' own demo loaders; it lives at the top because it spans them.
  */
-import type { Database } from './core/db/database.js';
+import { type Database, withinTransaction } from './core/db/database.js';
 import { loadFinanceDemo } from './finance/demo.js';
 import { loadGovernanceDemo } from './governance/demo.js';
 import { DEMO_ICS } from './structure/demo.js';
@@ -11,8 +11,13 @@ import { loadDemoIcs } from './structure/commands.js';
 
 /** Loads the demo unless it is already there; returns whether it loaded. */
 export async function loadDemo(db: Database, now: Date = new Date()): Promise<boolean> {
-  if (!(await loadDemoIcs(db, 'demo loader'))) return false;
-  await loadGovernanceDemo(db, DEMO_ICS, now);
-  await loadFinanceDemo(db, DEMO_ICS);
-  return true;
+  // One transaction for the whole demo: it lands complete or not at all (a failed first start
+  // leaves no half-loaded ICS), and it is much faster than one commit per command.
+  return db.transaction(async (tx) => {
+    const scoped = withinTransaction(tx, db.engine);
+    if (!(await loadDemoIcs(scoped, 'demo loader'))) return false;
+    await loadGovernanceDemo(scoped, DEMO_ICS, now);
+    await loadFinanceDemo(scoped, DEMO_ICS);
+    return true;
+  });
 }

@@ -116,6 +116,20 @@ class PoolDatabase implements Database {
   }
 }
 
+/**
+ * A Database whose every query and nested transaction runs inside one enclosing transaction.
+ * For work that must land whole or not at all, such as loading the demo ICS through the
+ * modules' own commands: a failure anywhere rolls everything back.
+ */
+export function withinTransaction(tx: Queryable, engine: Database['engine']): Database {
+  return {
+    engine,
+    query: (sql, params) => tx.query(sql, params),
+    transaction: (work) => work(tx),
+    close: async () => {},
+  };
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   return options.url ? openServer(options.url, options.schema) : openEmbedded(options.dataDir);
 }

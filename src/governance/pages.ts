@@ -427,6 +427,7 @@ function actionView(s: IcsStructure, code: string, a: ActionItem, titles: Map<st
     raisedAt: { title: titles.get(a.meetingId) ?? a.meetingId, href: meetingHref(code, a.meetingId) },
     closedAt: a.closedAtMeeting ? { title: titles.get(a.closedAtMeeting) ?? a.closedAtMeeting, href: meetingHref(code, a.closedAtMeeting) } : null,
     closedNote: a.closedNote,
+    overdue: a.closedAtMeeting === null && a.dueDate.slice(0, 10) < today(),
   };
 }
 

@@ -11,6 +11,7 @@ import type { Database } from './core/db/database.js';
 import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
 import { registerFinanceApi } from './finance/api.js';
+import { registerFinancePages } from './finance/pages.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
 import { registerGovernancePages } from './governance/pages.js';
@@ -84,5 +85,6 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   await registerGovernanceApi(app, context);
   await registerGovernanceFeeds(app, context);
   await registerFinanceApi(app, context);
+  await registerFinancePages(app, context);
   return app;
 }

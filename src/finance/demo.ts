@@ -147,7 +147,7 @@ const DRIFT: Record<string, [number, number, number]> = {
 };
 
 /** Winter costs more: non-pay by month of the financial year. */
-const SEASON = [0.96, 0.97, 0.97, 0.98, 0.98, 0.99, 1.01, 1.03, 1.05, 1.04, 1.02, 1.0];
+const SEASON = [0.99, 0.995, 0.995, 1, 1, 1, 1.005, 1.01, 1.01, 1.005, 0.995, 0.995];
 
 export async function loadFinanceDemo(db: Database, ics: string): Promise<void> {
   const s = await loadStructure(db, ics);
@@ -194,7 +194,7 @@ export async function loadFinanceDemo(db: Database, ics: string): Promise<void> 
   await saveScenario(db, ics, { name: 'PCN clusters', description: 'Four clusters of PCNs, NHS England’s weights, faster convergence.', year: 2025, placeSetId: clusters, policyId: faster, weights: NHSE_WEIGHTS }, ACTOR);
 
   // Investment standards: 2024/25 outturn, 2025/26 plan.
-  const basis = 'the growth of the ICB’s core programme allocation before convergence adjustments (illustrative)';
+  const basis = 'the growth of the ICB’s core programme allocation before convergence adjustments';
   for (const standard of ['mhis', 'pmcs'] as const) {
     await setStandardTarget(db, ics, { year: 2025, standard, requiredGrowth: 0.0426, basis }, ACTOR);
     for (const [category, description, outturn, plan] of standard === 'mhis' ? MHIS_LINES : PMCS_LINES) {

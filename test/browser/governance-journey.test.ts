@@ -143,6 +143,14 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
     const upcoming = await table('Upcoming meetings').innerText();
     expect(upcoming).toContain('ICB board (browser test, second meeting)');
     expect(await table('Recent meetings').innerText()).toContain('ICB board (browser test, first meeting)');
+
+    // Only the board's meetings, once chosen.
+    await page.locator('#filter-body').selectOption(BOARD);
+    await Promise.all([page.waitForURL(/\?body=QGH-board$/), page.getByRole('button', { name: 'Show meetings' }).click()]);
+    expect(await page.locator('h1').innerText()).toContain('NHS Herefordshire and Worcestershire ICB board');
+    const boardOnly = await table('Upcoming meetings').innerText();
+    expect(boardOnly).toContain('ICB board (browser test, second meeting)');
+    expect(boardOnly).not.toContain('One Herefordshire');
   });
 
   it('adds an item in private (with its reason) and a public decision item concerning Wye Valley on urgent and emergency care', async () => {

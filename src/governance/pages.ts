@@ -14,6 +14,7 @@
  * These pages read with the 'staff' audience: they show everything, private items included.
  * What the public see is at /public/:ics (public-pages.ts), linked from each meeting.
  */
+import { type NavItem, icsNavigation, registerIcsSection } from '../web/navigation.js';
 import { fileURLToPath } from 'node:url';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -258,17 +259,8 @@ function organisationChoices(s: IcsStructure): { main: Option[]; primaryCare: Op
   return { main: sorted.filter((o) => !PRIMARY_CARE.includes(o.kind)).map(option), primaryCare: sorted.filter((o) => PRIMARY_CARE.includes(o.kind)).map(option) };
 }
 
-function navigation(code: string): { href: string; text: string; current?: boolean; active?: boolean }[] {
-  const base = `/ics/${encodeURIComponent(code)}`;
-  return [
-    { href: base, text: 'Overview' },
-    { href: `${base}/places`, text: 'Places' },
-    { href: `${base}/bodies`, text: 'Bodies' },
-    { href: `${base}/collaboratives`, text: 'Collaboratives' },
-    { href: `${base}/rules`, text: 'Rules check' },
-    { href: `${base}/functions`, text: 'Functions map' },
-    { href: `${base}/governance`, text: 'Governance', active: true },
-  ];
+function navigation(code: string): NavItem[] {
+  return icsNavigation(code, { key: 'governance' });
 }
 
 export function governanceHome(code: string): string {
@@ -296,6 +288,7 @@ interface Uploaded extends Upload {
 }
 
 export async function registerGovernancePages(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  registerIcsSection({ key: 'governance', text: 'Governance', path: '/governance', order: 70 });
   const render = createRenderer([VIEWS]);
   const send: Send = (reply, template, context, status = 200) => reply.status(status).type(HTML).send(render(template, { labels: LABELS, ...context }));
 

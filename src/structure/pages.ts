@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
 import { type FieldProblem, NotFoundError, UserError, ValidationError } from '../core/errors.js';
+import { type NavItem, icsNavigation, registerIcsSection } from '../web/navigation.js';
 import { responsiveBarChart } from '../web/chart.js';
 import { type Renderer, createRenderer } from '../web/render.js';
 import { ANONYMOUS_ACTOR } from './api.js';
@@ -167,20 +168,21 @@ export function subjectHref(icsCode: string, subject: Pick<Subject, 'kind' | 'id
   }
 }
 
-function navigation(code: string, section: Section | undefined, exact: boolean): { href: string; text: string; current?: boolean; active?: boolean }[] {
-  const base = `/ics/${encodeURIComponent(code)}`;
-  const items: [Section, string, string][] = [
-    ['overview', base, 'Overview'],
-    ['places', `${base}/places`, 'Places'],
-    ['bodies', `${base}/bodies`, 'Bodies'],
-    ['collaboratives', `${base}/collaboratives`, 'Collaboratives'],
-    ['rules', `${base}/rules`, 'Rules check'],
-    ['functions', `${base}/functions`, 'Functions map'],
-  ];
-  return items.map(([key, href, text]) => (key === section ? (exact ? { href, text, current: true } : { href, text, active: true }) : { href, text }));
+const SECTIONS: [Section, string, string, number][] = [
+  ['overview', '', 'Overview', 10],
+  ['places', '/places', 'Places', 20],
+  ['bodies', '/bodies', 'Bodies', 30],
+  ['collaboratives', '/collaboratives', 'Collaboratives', 40],
+  ['rules', '/rules', 'Rules check', 50],
+  ['functions', '/functions', 'Functions map', 60],
+];
+
+function navigation(code: string, section?: Section, exact = false): NavItem[] {
+  return icsNavigation(code, section ? { key: section, exact } : undefined);
 }
 
 export async function registerStructurePages(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  for (const [key, path, text, order] of SECTIONS) registerIcsSection({ key, path, text, order });
   const render = createRenderer([VIEWS]);
   const send = (reply: FastifyReply, template: string, context: Record<string, unknown>, status = 200): FastifyReply =>
     reply.status(status).type(HTML).send(render(template, { labels: LABELS, ...context }));

@@ -63,7 +63,6 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
       tags: [
         { name: 'structure', description: 'The ICS itself: organisations, places, PCNs, bodies, people, rules and the functions and decisions map' },
         { name: 'governance', description: 'Meetings, agendas, papers, attendance, registers of interests and gifts, declarations, decisions, actions, minutes and public involvement' },
-        { name: 'finance', description: 'The single pot: allocations by stream, needs-based allocation to places with scenarios and convergence, investment standards, the system financial position and the risk share' },
       ],
     },
   });

@@ -63,6 +63,7 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
       tags: [
         { name: 'structure', description: 'The ICS itself: organisations, places, PCNs, bodies, people, rules and the functions and decisions map' },
         { name: 'governance', description: 'Meetings, agendas, papers, attendance, registers of interests and gifts, declarations, decisions, actions, minutes and public involvement' },
+        { name: 'finance', description: 'The single pot, needs-based allocation to places, scenarios and convergence, investment standards, the system financial position and risk share' },
       ],
     },
   });

@@ -19,7 +19,7 @@ import { loadStructure } from '../structure/repository.js';
 import { type Renderer, createRenderer } from '../web/render.js';
 import { ANONYMOUS_ACTOR, MAX_IMPORT_BYTES, gridOf, placeDrillDown } from './api.js';
 import { groupedBarChart, lineChart } from './charts.js';
-import { assignPractices, createPlaceSet, deleteScenario, importDataset, renamePlace, saveAllocation, saveScenario, saveStandardLine, setPlaceBudgets, setStandardTarget } from './commands.js';
+import { assignPractices, createPlaceSet, deleteScenario, importDataset, positionOrganisations, renamePlace, saveAllocation, saveRiskShare, saveScenario, saveStandardLine, setPlaceBudgets, setStandardTarget, setSystemTarget } from './commands.js';
 import { DATASETS, DATASET_KEYS, type Dataset } from './datasets.js';
 import {
   COMPONENTS,
@@ -44,7 +44,7 @@ import {
 import { defaultPolicy, getPlaceSet, listPlaceBudgets, listPlaceSets, listPolicies, structurePlaceSetId } from './repository.js';
 import { UNASSIGNED, UNASSIGNED_NAME } from './scenario.js';
 import { parseMoney } from './tabular.js';
-import { type ScenarioView, findScenario, placeGroups, positionView, riskShareView, scenarioView, scenariosOrDefault, singlePot, standardsView } from './views.js';
+import { type RiskShareView, type ScenarioView, findScenario, placeGroups, positionView, riskShareView, scenarioView, scenariosOrDefault, singlePot, standardsView } from './views.js';
 
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
 const CSS = fileURLToPath(new URL('./static/finance.css', import.meta.url));
@@ -84,6 +84,8 @@ const DONE: Record<string, string> = {
   'place-renamed': 'Place renamed.',
   'line-saved': 'Spending line saved. The check above includes it.',
   'target-saved': 'Required growth saved. The check above uses it.',
+  'risk-share-saved': 'Risk-share agreement saved. The shares below apply it to the forecast.',
+  'system-target-saved': 'System target saved. The position above is measured against it.',
 };
 
 /** One value of an urlencoded form, trimmed; blank is undefined. */
@@ -800,9 +802,9 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
   });
 
   // ---- the system position and the risk share ---------------------------------------------------
-  app.get<{ Params: IcsParams }>(`${prefix}/position`, hidden, async (request, reply) => {
-    const s = await load(request.params.ics);
-    const pot = await singlePot(ctx.db, s.ics.code, queryYear(request));
+  const positionPage = async (reply: FastifyReply, code: string, year: number | undefined, extra: { values?: Values; formErrors?: FormErrors; flash?: string | undefined } = {}, status = 200): Promise<FastifyReply> => {
+    const s = await load(code);
+    const pot = await singlePot(ctx.db, s.ics.code, year);
     const view = await positionView(ctx.db, s.ics.code, pot.year, s);
     const p = view.position;
     const months = p.totals.months;
@@ -831,8 +833,13 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
           )
         : null;
     const money = (x: number): string => millions(x);
+    const fe = extra.formErrors ?? NO_ERRORS;
     return send(reply, 'position.njk', {
       ...base(s, 'position', 'System financial position'),
+      values: extra.values ?? { surplus: p.target ? String(p.target.surplus / 100) : '0', description: p.target?.description ?? undefined },
+      errors: fe.errors,
+      fieldErrors: fe.fieldErrors,
+      flash: extra.flash,
       yearLabel: yearLabel(p.year),
       years: pot.years.map((y) => ({ value: y, text: yearLabel(y), selected: y === pot.year })),
       position: p,
@@ -890,30 +897,121 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
         delegateHref: d.delegateKind === 'body' ? `/ics/${s.ics.code}/bodies/${encodeURIComponent(d.delegateId)}` : null,
         t: { budget: money(d.budget), ytdBudget: money(d.ytdBudget), ytdSpend: money(d.ytdSpend), forecast: money(d.forecast), variance: money(d.forecastVariance) },
       })),
-    });
-  });
+    }, status);
+  };
 
-  app.get<{ Params: IcsParams }>(`${prefix}/risk-share`, hidden, async (request, reply) => {
-    const s = await load(request.params.ics);
-    const pot = await singlePot(ctx.db, s.ics.code, queryYear(request));
+  app.get<{ Params: IcsParams }>(`${prefix}/position`, hidden, async (request, reply) => positionPage(reply, request.params.ics, queryYear(request), { flash: flash(request) }));
+
+  const riskPage = async (reply: FastifyReply, code: string, year: number | undefined, extra: { values?: Values; formErrors?: FormErrors; flash?: string | undefined } = {}, status = 200): Promise<FastifyReply> => {
+    const s = await load(code);
+    const pot = await singlePot(ctx.db, s.ics.code, year);
     const position = await positionView(ctx.db, s.ics.code, pot.year, s);
     const view = await riskShareView(ctx.db, s.ics.code, pot.year, position, s);
-    return send(reply, 'risk-share.njk', {
-      ...base(s, 'risk', 'Risk share'),
-      yearLabel: yearLabel(pot.year),
-      years: pot.years.map((y) => ({ value: y, text: yearLabel(y), selected: y === pot.year })),
-      monthLabel: position.position.monthLabel,
-      view,
-      residual: view.agreement ? (s.organisations.get(view.agreement.residualOrgCode)?.name ?? view.agreement.residualOrgCode) : null,
-      rows: (view.applied?.partners ?? []).map((p) => ({ ...p, t: { plan: signedThousands(p.plan), forecast: signedThousands(p.forecast), variance: signedThousands(p.variance), retained: signedThousands(p.retained), poolShare: signedThousands(p.poolShare), after: signedThousands(p.after), transfer: signedThousands(p.transfer) } })),
-      total: view.applied
-        ? (() => {
-            const sum = (pick: (p: { plan: number; forecast: number; variance: number; retained: number; poolShare: number; after: number; transfer: number }) => number): string => signedThousands((view.applied?.partners ?? []).reduce((a, p) => a + pick(p), 0));
-            return { plan: sum((p) => p.plan), forecast: sum((p) => p.forecast), variance: sum((p) => p.variance), retained: sum((p) => p.retained), poolShare: sum((p) => p.poolShare), after: sum((p) => p.after), transfer: sum((p) => p.transfer) };
-          })()
-        : null,
-      pool: view.applied ? millions(view.applied.pool) : null,
-    });
+    const partners = [...(await positionOrganisations(ctx.db, s.ics.code))].map(([orgCode, name]) => ({ orgCode, name }));
+    const rule = (kind: string, org: string): RiskShareView['rules'][number] | undefined => view.rules.find((r) => r.kind === kind && r.orgCode === org);
+    const percentText = (x: number | undefined): string => (x === undefined ? '' : String(Math.round(x * 10000) / 100));
+    const values: Values = extra.values ?? {
+      name: view.agreement?.name ?? `Risk-share agreement ${yearLabel(pot.year)}`,
+      description: view.agreement?.description ?? undefined,
+      residual: view.agreement?.residualOrgCode ?? s.icb.code,
+      retain: view.rules.find((r) => r.kind === 'retain_own_variance') ? String((view.rules.find((r) => r.kind === 'retain_own_variance')?.value ?? 0) / 100) : undefined,
+      ...Object.fromEntries(
+        partners.flatMap((p) => [
+          [`over-${p.orgCode}`, percentText(rule('share_overspend', p.orgCode)?.value)],
+          [`under-${p.orgCode}`, percentText(rule('share_underspend', p.orgCode)?.value)],
+          [`cap-${p.orgCode}`, rule('cap', p.orgCode) ? String((rule('cap', p.orgCode)?.value ?? 0) / 100) : undefined],
+        ]),
+      ),
+    };
+    const fe = extra.formErrors ?? NO_ERRORS;
+    return send(
+      reply,
+      'risk-share.njk',
+      {
+        ...base(s, 'risk', 'Risk share'),
+        year: pot.year,
+        yearLabel: yearLabel(pot.year),
+        years: pot.years.map((y) => ({ value: y, text: yearLabel(y), selected: y === pot.year })),
+        monthLabel: position.position.monthLabel,
+        view,
+        partners,
+        residual: view.agreement ? (s.organisations.get(view.agreement.residualOrgCode)?.name ?? view.agreement.residualOrgCode) : null,
+        rows: (view.applied?.partners ?? []).map((p) => ({ ...p, t: { plan: signedThousands(p.plan), forecast: signedThousands(p.forecast), variance: signedThousands(p.variance), retained: signedThousands(p.retained), poolShare: signedThousands(p.poolShare), after: signedThousands(p.after), transfer: signedThousands(p.transfer) } })),
+        total: view.applied
+          ? (() => {
+              const sum = (pick: (p: { plan: number; forecast: number; variance: number; retained: number; poolShare: number; after: number; transfer: number }) => number): string => signedThousands((view.applied?.partners ?? []).reduce((a, p) => a + pick(p), 0));
+              return { plan: sum((p) => p.plan), forecast: sum((p) => p.forecast), variance: sum((p) => p.variance), retained: sum((p) => p.retained), poolShare: sum((p) => p.poolShare), after: sum((p) => p.after), transfer: sum((p) => p.transfer) };
+            })()
+          : null,
+        pool: view.applied ? millions(view.applied.pool) : null,
+        values,
+        errors: fe.errors,
+        fieldErrors: fe.fieldErrors,
+        flash: extra.flash,
+      },
+      status,
+    );
+  };
+
+  app.get<{ Params: IcsParams }>(`${prefix}/risk-share`, hidden, async (request, reply) => riskPage(reply, request.params.ics, queryYear(request), { flash: flash(request) }));
+
+  app.post<{ Params: IcsParams; Body: Form }>(`${prefix}/risk-share`, hidden, async (request, reply) => {
+    const code = request.params.ics.toUpperCase();
+    const partners = [...(await positionOrganisations(ctx.db, code)).keys()];
+    const values = fields(request.body, ['year', 'name', 'description', 'residual', 'retain', ...partners.flatMap((p) => [`over-${p}`, `under-${p}`, `cap-${p}`])]);
+    const problems: FieldProblem[] = [];
+    const rules: { kind: string; orgCode?: string | null; value: number }[] = [];
+    const retain = penceFrom(values.retain);
+    if (retain !== undefined) {
+      if (Number.isNaN(retain) || retain < 0) problems.push({ field: 'retain', message: 'Enter the variance each partner keeps in pounds, or leave it empty' });
+      else rules.push({ kind: 'retain_own_variance', value: retain });
+    }
+    for (const [kind, prefixName] of [
+      ['share_overspend', 'over'],
+      ['share_underspend', 'under'],
+    ] as const) {
+      for (const p of partners) {
+        const raw = values[`${prefixName}-${p}`];
+        if (raw === undefined) continue;
+        const share = percentFrom(raw);
+        if (!(share >= 0 && share <= 1)) problems.push({ field: `${prefixName}-${p}`, message: 'Enter a share between 0% and 100%' });
+        else if (share > 0) rules.push({ kind, orgCode: p, value: share });
+      }
+    }
+    for (const p of partners) {
+      const cap = penceFrom(values[`cap-${p}`]);
+      if (cap === undefined) continue;
+      if (Number.isNaN(cap) || cap < 0) problems.push({ field: `cap-${p}`, message: 'Enter the cap in pounds, or leave it empty' });
+      else rules.push({ kind: 'cap', orgCode: p, value: cap });
+    }
+    const ids = (field: string): string => (field === 'name' || field === 'residualOrgCode' || field === 'retain' || /^(over|under|cap)-/.test(field) ? `risk-${field === 'residualOrgCode' ? 'residual' : field}` : 'risk-shares');
+    try {
+      if (problems.length > 0) throw new ValidationError(problems);
+      await saveRiskShare(ctx.db, code, Number(values.year), { name: values.name ?? '', description: values.description ?? null, residualOrgCode: values.residual ?? '', rules }, ANONYMOUS_ACTOR);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const fe: FormErrors = { errors: [], fieldErrors: {} };
+      for (const p of error.problems) {
+        const id = ids(p.field);
+        fe.errors.push({ text: p.message, href: `#${id}` });
+        fe.fieldErrors[id] ??= p.message;
+      }
+      return riskPage(reply, code, Number(values.year) || undefined, { values, formErrors: fe }, 422);
+    }
+    return reply.redirect(`/ics/${code}/finance/risk-share?year=${values.year ?? ''}&done=risk-share-saved`, 303);
+  });
+
+  app.post<{ Params: IcsParams; Body: Form }>(`${prefix}/position/target`, hidden, async (request, reply) => {
+    const code = request.params.ics.toUpperCase();
+    const values = fields(request.body, ['year', 'surplus', 'description']);
+    try {
+      await setSystemTarget(ctx.db, code, { year: Number(values.year), surplus: penceFrom(values.surplus) ?? Number.NaN, description: values.description ?? null }, ANONYMOUS_ACTOR);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const fe = formErrors('target', error.problems);
+      return positionPage(reply, code, Number(values.year) || undefined, { values, formErrors: fe }, 422);
+    }
+    return reply.redirect(`/ics/${code}/finance/position?year=${values.year ?? ''}&done=system-target-saved#system-target`, 303);
   });
 
   // ---- import and export ------------------------------------------------------------------------

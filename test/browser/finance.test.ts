@@ -186,6 +186,16 @@ describe.skipIf(!CHROMIUM)('the finance lead’s journey in Chromium', () => {
     expect(risk).toContain('Each partner keeps its own overspend or underspend up to £2,000,000');
     expect(risk).toContain('All partners');
     await check('risk-share');
+
+    // Shares that do not add up are refused, naming the problem; nothing changes.
+    await page.locator('#risk-over-RWP').fill('50');
+    const refused = await submit('Save risk-share agreement');
+    expect(refused.status()).toBe(422);
+    expect(await text('.nhsuk-error-summary')).toContain('The shares of a net overspend add up to 120%; they must add up to 100%');
+    await page.locator('#risk-over-RWP').fill('30');
+    await page.locator('#risk-retain').fill('1,000,000');
+    expect((await submit('Save risk-share agreement')).status()).toBe(303);
+    expect(await text('main')).toContain('Each partner keeps its own overspend or underspend up to £1,000,000');
   });
 
   it('imports a spreadsheet with a mistake: the row and column are named and nothing is written', async () => {

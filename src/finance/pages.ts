@@ -16,6 +16,7 @@ import { type FieldProblem, NotFoundError, UserError, ValidationError } from '..
 import { DEMO_ICS } from '../structure/demo.js';
 import type { IcsStructure } from '../structure/model.js';
 import { loadStructure } from '../structure/repository.js';
+import { type NavItem, icsNavigation, registerIcsSection } from '../web/navigation.js';
 import { type Renderer, createRenderer } from '../web/render.js';
 import { ANONYMOUS_ACTOR, MAX_IMPORT_BYTES, gridOf, placeDrillDown } from './api.js';
 import { groupedBarChart, lineChart } from './charts.js';
@@ -145,17 +146,9 @@ const surplusWords = (pence: number): string => (Math.abs(pence) < 50_000 ? 'bre
 /** Against a target: "on target", "£1.2m better than the target", "£4.5m short of the target". */
 const againstWords = (pence: number): string => (Math.abs(pence) < 50_000 ? 'on target' : pence > 0 ? `${millions(pence)} better than the target` : `${millions(-pence)} short of the target`);
 
-function navigation(code: string): { href: string; text: string; active?: boolean }[] {
-  const base = `/ics/${encodeURIComponent(code)}`;
-  return [
-    { href: base, text: 'Overview' },
-    { href: `${base}/places`, text: 'Places' },
-    { href: `${base}/bodies`, text: 'Bodies' },
-    { href: `${base}/collaboratives`, text: 'Collaboratives' },
-    { href: `${base}/rules`, text: 'Rules check' },
-    { href: `${base}/functions`, text: 'Functions map' },
-    { href: `${base}/finance`, text: 'Finance', active: true },
-  ];
+/** The ICS header, with Finance marked: the finance overview is its own page, the rest are within it. */
+function navigation(code: string, section: Section): NavItem[] {
+  return icsNavigation(code, { key: 'finance', exact: section === 'pot' });
 }
 
 const SECTIONS: [Section, string, string][] = [
@@ -197,6 +190,7 @@ interface IcsParams {
 }
 
 export async function registerFinancePages(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  registerIcsSection({ key: 'finance', text: 'Finance', path: '/finance', order: 80 });
   const render = createRenderer([VIEWS]);
   const css = fs.readFileSync(CSS, 'utf8');
   app.get('/static/finance/finance.css', hidden, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(css));
@@ -237,7 +231,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext, send: Send, uploa
     const financeHome = `${home}/finance`;
     return {
       title,
-      nav: navigation(s.ics.code),
+      nav: navigation(s.ics.code, section),
       crumbs: [{ href: '/', text: 'Home' }, { href: home, text: s.ics.name }, ...(section === 'pot' && crumbs.length === 0 ? [] : [{ href: financeHome, text: 'Finance' }]), ...crumbs],
       ics: s.ics,
       icb: s.icb,

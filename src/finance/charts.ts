@@ -4,7 +4,7 @@
  * lines (the convergence path; the system's cumulative position by month). Each is drawn wide
  * and narrow, like the shared bar chart, and sits beside a table with the same numbers.
  */
-import { barChartSvg } from '../web/chart.js';
+import { renderVegaLite } from '../web/chart.js';
 
 // NHS identity colours, neighbours contrasting: blue, warm yellow, aqua green, dark pink, dark blue, orange, purple, green, grey.
 const COLOURS = ['#005eb8', '#ffb81c', '#00a499', '#7c2855', '#003087', '#ed8b00', '#330072', '#007f3b', '#768692'];
@@ -15,35 +15,15 @@ export interface Responsive {
   narrow: string;
 }
 
-/**
- * The shared chart module measures text with Arial's widths (Vega has no canvas on the server)
- * and installs that measure the first time it draws. Drawing one empty bar chart installs it for
- * these charts too. TODO: export the measure from src/web/chart.ts and call it here.
- */
-let measured: Promise<string> | undefined;
-async function ensureTextMeasure(): Promise<void> {
-  measured ??= barChartSvg([], { description: 'warm-up', valueTitle: '', labelTitle: '' });
-  await measured;
-}
-
-function escapeAttribute(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-}
-
 async function render(spec: Record<string, unknown>, description: string): Promise<string> {
-  await ensureTextMeasure();
-  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
-  const full = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return renderVegaLite(
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      config: { font: FONT, axis: { labelColor: '#212b32', titleColor: '#212b32', labelFontSize: 13, titleFontSize: 14 }, legend: { labelFontSize: 13, titleFontSize: 14, labelLimit: 260 }, view: { stroke: null } },
+      ...spec,
+    },
     description,
-    config: { font: FONT, axis: { labelColor: '#212b32', titleColor: '#212b32', labelFontSize: 13, titleFontSize: 14 }, legend: { labelFontSize: 13, titleFontSize: 14, labelLimit: 260 }, view: { stroke: null } },
-    ...spec,
-  };
-  const compiled = vegaLite.compile(full as Parameters<typeof vegaLite.compile>[0]).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg.replace(/^<svg /, `<svg role="graphics-document document" aria-label="${escapeAttribute(description)}" `).replace(/^(<svg[^>]*>)/, `$1<title>${escapeAttribute(description)}</title>`);
+  );
 }
 
 export interface GroupedDatum {

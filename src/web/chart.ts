@@ -62,8 +62,6 @@ async function installTextMeasure(): Promise<void> {
 
 /** A horizontal bar chart as accessible SVG, bars sorted longest first. */
 export async function barChartSvg(data: BarDatum[], options: BarChartOptions): Promise<string> {
-  await installTextMeasure();
-  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: options.description,
@@ -84,12 +82,22 @@ export async function barChartSvg(data: BarDatum[], options: BarChartOptions): P
     },
     config: { font: 'Frutiger W01, Arial, sans-serif', axis: { labelColor: '#212b32', titleColor: '#212b32' }, view: { stroke: null } },
   };
-  const compiled = vegaLite.compile(spec as Parameters<typeof vegaLite.compile>[0]).spec;
+  return renderVegaLite(spec, options.description);
+}
+
+/**
+ * Renders any Vega-Lite specification to SVG on the server, measuring text as the browser will,
+ * and names the whole chart for assistive technology (Vega labels each mark and axis itself).
+ * Every module draws its charts through here.
+ */
+export async function renderVegaLite(spec: Record<string, unknown>, description: string): Promise<string> {
+  await installTextMeasure();
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  const compiled = vegaLite.compile({ description, ...spec } as Parameters<typeof vegaLite.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
-  // Name the whole chart for assistive technology; Vega labels each bar and axis itself.
-  return svg.replace(/^<svg /, `<svg role="graphics-document document" aria-label="${escapeAttribute(options.description)}" `).replace(/^(<svg[^>]*>)/, `$1<title>${escapeAttribute(options.description)}</title>`);
+  return svg.replace(/^<svg /, `<svg role="graphics-document document" aria-label="${escapeAttribute(description)}" `).replace(/^(<svg[^>]*>)/, `$1<title>${escapeAttribute(description)}</title>`);
 }
 
 function escapeAttribute(text: string): string {

@@ -8,16 +8,17 @@
  * error summary and what the user typed.
  */
 import fs from 'node:fs';
+import { HTML, pageErrorHandler } from '../web/page-errors.js';
 import { fileURLToPath } from 'node:url';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
-import { type FieldProblem, NotFoundError, UserError, ValidationError } from '../core/errors.js';
+import { type FieldProblem, NotFoundError, ValidationError } from '../core/errors.js';
 import { DEMO_ICS } from '../structure/demo.js';
 import type { IcsStructure } from '../structure/model.js';
 import { loadStructure } from '../structure/repository.js';
 import { type NavItem, icsNavigation, registerIcsSection } from '../web/navigation.js';
-import { type Renderer, createRenderer } from '../web/render.js';
+import { createRenderer } from '../web/render.js';
 import { ANONYMOUS_ACTOR, MAX_IMPORT_BYTES, gridOf, placeDrillDown } from './api.js';
 import { groupedBarChart, lineChart } from './charts.js';
 import { assignPractices, createPlaceSet, deleteScenario, importDataset, positionOrganisations, renamePlace, saveAllocation, saveRiskShare, saveScenario, saveStandardLine, setPlaceBudgets, setStandardTarget, setSystemTarget } from './commands.js';
@@ -49,7 +50,6 @@ import { type RiskShareView, type ScenarioView, findScenario, placeGroups, posit
 
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
 const CSS = fileURLToPath(new URL('./static/finance.css', import.meta.url));
-const HTML = 'text/html; charset=utf-8';
 const hidden = { schema: { hide: true } } as const;
 
 /** Column heads of the need index table, short enough for eleven columns. */
@@ -161,29 +161,6 @@ const SECTIONS: [Section, string, string][] = [
   ['data', '/data', 'Import and export'],
 ];
 
-/** Errors on finance pages are pages: "Page not found" for anything unknown, a plain apology for our own faults. */
-function pageErrorHandler(render: Renderer) {
-  return (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-    let status = 500;
-    let message: string | undefined;
-    if (error instanceof UserError) {
-      status = error.status;
-      message = error.message;
-    } else {
-      const code = (error as { statusCode?: unknown }).statusCode;
-      if (typeof code === 'number' && code >= 400 && code < 500) status = code;
-    }
-    if (status === 404) {
-      void reply.status(404).type(HTML).send(render('finance-not-found.njk', { title: 'Page not found', what: message }));
-      return;
-    }
-    if (status >= 500 && !(error instanceof UserError)) request.log.error({ err: error }, 'page failed');
-    void reply
-      .status(status)
-      .type(HTML)
-      .send(render('finance-error.njk', { title: status >= 500 ? 'Sorry, there is a problem with the service' : 'There is a problem with your request', status, message }));
-  };
-}
 
 interface IcsParams {
   ics: string;
@@ -196,7 +173,7 @@ export async function registerFinancePages(app: FastifyInstance, ctx: AppContext
   app.get('/static/finance/finance.css', hidden, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(css));
 
   await app.register(async (scope) => {
-    scope.setErrorHandler(pageErrorHandler(render));
+    scope.setErrorHandler(pageErrorHandler(render, { notFound: 'finance-not-found.njk', error: 'finance-error.njk' }));
     // File uploads for imports: one file, kept in memory, up to the import limit.
     const uploads = new WeakMap<FastifyRequest, { filename: string; bytes: Buffer }>();
     await scope.register(fastifyMultipart, {

@@ -14,16 +14,17 @@
  * These pages read with the 'staff' audience: they show everything, private items included.
  * What the public see is at /public/:ics (public-pages.ts), linked from each meeting.
  */
+import { HTML, pageErrorHandler } from '../web/page-errors.js';
 import { type NavItem, icsNavigation, registerIcsSection } from '../web/navigation.js';
 import { fileURLToPath } from 'node:url';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
-import { ConflictError, type FieldProblem, NotFoundError, UserError, ValidationError } from '../core/errors.js';
+import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../core/errors.js';
 import { ANONYMOUS_ACTOR } from '../structure/api.js';
 import { BODY_KINDS, type Body, type BodyKind, type IcsStructure, ORGANISATION_KINDS, type Organisation, type OrganisationKind, ROLES, isCurrent, today } from '../structure/model.js';
 import { loadStructure } from '../structure/repository.js';
-import { type Renderer, createRenderer, formatDate } from '../web/render.js';
+import { createRenderer, formatDate } from '../web/render.js';
 import { type QuorumResult, authority, conflicts, quorum, votingMembers } from './checks.js';
 import {
   type Upload,
@@ -69,7 +70,6 @@ import { fileSize, londonDate, meetingWhen, poundsAndPence, renderMarkdown } fro
 import { type MeetingRecord, listInvolvement, listMeetings, loadMeeting, registerOfGifts, registerOfInterests, searchDecisions } from './repository.js';
 
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
-const HTML = 'text/html; charset=utf-8';
 const hidden = { schema: { hide: true } } as const;
 /** How many past meetings the governance home page lists when no body is chosen. */
 const RECENT_MEETINGS = 12;
@@ -305,37 +305,11 @@ export async function registerGovernancePages(app: FastifyInstance, ctx: AppCont
         (part as unknown as { value: string }).value = part.filename;
       },
     });
-    scope.setErrorHandler(pageErrorHandler(render));
+    scope.setErrorHandler(pageErrorHandler(render, { notFound: 'staff/not-found.njk', error: 'staff/error.njk' }));
     registerRoutes(scope, ctx, send, (request) => uploads.get(request));
   });
 }
 
-/** Errors on pages are pages: "Page not found" for anything unknown, a plain apology for our own faults. */
-function pageErrorHandler(render: Renderer) {
-  return (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-    let status = 500;
-    let message: string | undefined;
-    if (error instanceof UserError) {
-      status = error.status;
-      message = error.message;
-    } else {
-      const code = (error as { statusCode?: unknown }).statusCode;
-      if (typeof code === 'number' && code >= 400 && code < 500) {
-        status = code;
-        message = (error as { message?: unknown }).message as string | undefined;
-      }
-    }
-    if (status === 404) {
-      void reply.status(404).type(HTML).send(render('staff/not-found.njk', { title: 'Page not found', what: message }));
-      return;
-    }
-    if (status >= 500 && !(error instanceof UserError)) request.log.error({ err: error }, 'governance page failed');
-    void reply
-      .status(status)
-      .type(HTML)
-      .send(render('staff/error.njk', { title: status >= 500 ? 'Sorry, there is a problem with the service' : 'There is a problem with your request', status, message }));
-  };
-}
 
 // ---- view models ----------------------------------------------------------------------------------
 

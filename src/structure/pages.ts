@@ -8,13 +8,14 @@
  * summary and a message on each field (status 422), keeping what the user typed. A page that
  * names something the ICS does not hold answers with an NHS "Page not found" page.
  */
+import { HTML, pageErrorHandler } from '../web/page-errors.js';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
-import { type FieldProblem, NotFoundError, UserError, ValidationError } from '../core/errors.js';
+import { type FieldProblem, NotFoundError, ValidationError } from '../core/errors.js';
 import { type NavItem, icsNavigation, registerIcsSection } from '../web/navigation.js';
 import { responsiveBarChart } from '../web/chart.js';
-import { type Renderer, createRenderer } from '../web/render.js';
+import { createRenderer } from '../web/render.js';
 import { ANONYMOUS_ACTOR } from './api.js';
 import { addBodyOrganisation, addMember, appointClinicalDirector, delegateFunction, endMembership, removeBodyOrganisation, updateBody } from './commands.js';
 import { functionsMap } from './functions-map.js';
@@ -39,7 +40,6 @@ import { type Breach, type Rule, RULES, type RulesReport, type Subject, checkRul
 import { bodyView, icsSummary, pcnSummaries, placeSummaries, practiceSummaries, practiceSummary } from './views.js';
 
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
-const HTML = 'text/html; charset=utf-8';
 const hidden = { schema: { hide: true } } as const;
 
 /** Labels the templates show instead of codes. */
@@ -188,7 +188,7 @@ export async function registerStructurePages(app: FastifyInstance, ctx: AppConte
     reply.status(status).type(HTML).send(render(template, { labels: LABELS, ...context }));
 
   await app.register(async (scope) => {
-    scope.setErrorHandler(pageErrorHandler(render));
+    scope.setErrorHandler(pageErrorHandler(render, { notFound: 'not-found.njk', error: 'error.njk' }));
     scope.get('/', hidden, async (_request, reply) => {
       const icss = await listIcs(ctx.db);
       return send(reply, 'home.njk', { title: 'Integrated care systems', icss });
@@ -197,7 +197,7 @@ export async function registerStructurePages(app: FastifyInstance, ctx: AppConte
 
   await app.register(
     async (scope) => {
-      scope.setErrorHandler(pageErrorHandler(render));
+      scope.setErrorHandler(pageErrorHandler(render, { notFound: 'not-found.njk', error: 'error.njk' }));
       scope.setNotFoundHandler((request, reply) => {
         void reply.status(404).type(HTML).send(render('not-found.njk', { title: 'Page not found' }));
         request.log.debug({ path: request.url.split('?')[0] }, 'page not found');
@@ -208,29 +208,6 @@ export async function registerStructurePages(app: FastifyInstance, ctx: AppConte
   );
 }
 
-/** Errors on pages are pages: "Page not found" for anything unknown, a plain apology for our own faults. */
-function pageErrorHandler(render: Renderer) {
-  return (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
-    let status = 500;
-    let message: string | undefined;
-    if (error instanceof UserError) {
-      status = error.status;
-      message = error.message;
-    } else {
-      const code = (error as { statusCode?: unknown }).statusCode;
-      if (typeof code === 'number' && code >= 400 && code < 500) status = code;
-    }
-    if (status === 404) {
-      void reply.status(404).type(HTML).send(render('not-found.njk', { title: 'Page not found', what: message }));
-      return;
-    }
-    if (status >= 500 && !(error instanceof UserError)) request.log.error({ err: error }, 'page failed');
-    void reply
-      .status(status)
-      .type(HTML)
-      .send(render('error.njk', { title: status >= 500 ? 'Sorry, there is a problem with the service' : 'There is a problem with your request', status, message }));
-  };
-}
 
 interface IcsParams {
   ics: string;

@@ -39,8 +39,25 @@ export interface AxeViolation {
 
 const AXE_SCRIPT = path.join(path.dirname(require.resolve('axe-core')), 'axe.min.js');
 
+const lastViewport = new WeakMap<Page, string>();
+
+/**
+ * Lets the page settle after its window was resized: the NHS header moves navigation items into
+ * its "More" menu in a debounced resize handler, and axe must not catch it half-way (it would see
+ * white text over the menu's grey while the items move).
+ */
+async function settle(page: Page): Promise<void> {
+  const size = JSON.stringify(page.viewportSize());
+  if (lastViewport.get(page) !== size) {
+    lastViewport.set(page, size);
+    await page.waitForTimeout(400);
+  }
+  await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+}
+
 /** Runs axe-core on the page as it is now and returns the WCAG 2.2 AA violations. */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  await settle(page);
   const loaded = await page.evaluate('typeof window.axe === "object"');
   if (!loaded) await page.addScriptTag({ path: AXE_SCRIPT });
   return page.evaluate(async (tags) => {

@@ -5,6 +5,7 @@
  * everything else is JSON. Reads are for staff unless `?audience=public` asks for exactly what
  * the public see.
  */
+import { errorResponseSchema, errorResponses } from '../core/http/errors.js';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
@@ -64,16 +65,8 @@ const shortText = { type: 'string', maxLength: 300 } as const;
 const longText = { type: 'string', maxLength: 20_000 } as const;
 const keys = (o: object): string[] => Object.keys(o);
 const anyObject = { type: 'object', additionalProperties: true } as const;
-const errorResponse = {
-  type: 'object',
-  description: 'What went wrong, with each field to fix',
-  properties: {
-    error: { type: 'string' },
-    message: { type: 'string' },
-    problems: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-  },
-} as const;
-const errors = { 404: errorResponse, 409: errorResponse, 422: errorResponse } as const;
+const errorResponse = errorResponseSchema;
+const errors = errorResponses;
 const uploadErrors = { ...errors, 413: errorResponse } as const;
 
 /** The path parameters: the ICS code and the named ids. */

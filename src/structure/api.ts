@@ -3,6 +3,7 @@
  * the edge (types, required fields, allowed values; described in the OpenAPI document), then by
  * the commands for what only the database can tell (does that organisation exist?).
  */
+import { errorResponses } from '../core/http/errors.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppContext } from '../app.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
@@ -21,16 +22,7 @@ const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: '
 const icsParams = { type: 'object', required: ['ics'], properties: { ics: { type: 'string', description: 'The ICB ODS code, e.g. QGH' } } } as const;
 const bodyParams = { type: 'object', required: ['ics', 'bodyId'], properties: { ics: { type: 'string' }, bodyId: { type: 'string' } } } as const;
 const anyObject = { type: 'object', additionalProperties: true } as const;
-const errorResponse = {
-  type: 'object',
-  description: 'What went wrong, with each field to fix',
-  properties: {
-    error: { type: 'string' },
-    message: { type: 'string' },
-    problems: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-  },
-} as const;
-const errors = { 404: errorResponse, 409: errorResponse, 422: errorResponse } as const;
+const errors = errorResponses;
 
 interface IcsParams {
   ics: string;

@@ -26,6 +26,20 @@ function schemaProblems(error: FastifyError): FieldProblem[] {
   });
 }
 
+/** The ErrorBody above as a JSON schema, for the OpenAPI document of every module's routes. */
+export const errorResponseSchema = {
+  type: 'object',
+  description: 'What went wrong, with each field to fix',
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    problems: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+  },
+} as const;
+
+/** The client errors a route that reads and writes an ICS can answer with. */
+export const errorResponses = { 404: errorResponseSchema, 409: errorResponseSchema, 422: errorResponseSchema } as const;
+
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof UserError) {
     return { status: error.status, body: { error: error.name, message: error.message, problems: error.problems } };

@@ -3,6 +3,7 @@
  * wrong, or the row and column of an imported file), writes in one transaction, and records what
  * changed in the shared change log (module 'finance'). Money arrives in whole pence.
  */
+import { Problems } from '../core/validation.js';
 import { randomUUID } from 'node:crypto';
 import { recordChange } from '../core/change-log.js';
 import type { Database, Queryable } from '../core/db/database.js';
@@ -42,16 +43,6 @@ import { getPlaceSet, structurePlaceSetId } from './repository.js';
 import { ruleProblems } from './risk-share.js';
 import type { Grid } from './tabular.js';
 import { needPracticesOf, placesBy } from './weighted-populations.js';
-
-class Problems {
-  readonly list: FieldProblem[] = [];
-  add(field: string, message: string): void {
-    this.list.push({ field, message });
-  }
-  throwIfAny(): void {
-    if (this.list.length > 0) throw new ValidationError(this.list);
-  }
-}
 
 async function log(db: Queryable, icsCode: string, actor: string, summary: string, detail: Record<string, unknown> = {}): Promise<void> {
   await recordChange(db, { icsCode, module: 'finance', actor, summary, detail });

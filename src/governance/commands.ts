@@ -4,10 +4,11 @@
  * refuse the change (a decision without a quorum, a vote by someone who may not vote); others
  * are flags kept with the record (a decision outside the body's delegated authority).
  */
+import { Problems, isCalendarDate } from '../core/validation.js';
 import { randomUUID } from 'node:crypto';
 import { recordChange } from '../core/change-log.js';
 import type { Database, Queryable } from '../core/db/database.js';
-import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { Body } from '../structure/model.js';
 import { loadStructure } from '../structure/repository.js';
 import { authority, quorum, votingMembers } from './checks.js';
@@ -28,22 +29,6 @@ import { checkPaper } from './papers.js';
 import { toMeeting } from './repository.js';
 
 const MODULE = 'governance';
-
-class Problems {
-  readonly list: FieldProblem[] = [];
-  add(field: string, message: string): void {
-    this.list.push({ field, message });
-  }
-  throwIfAny(): void {
-    if (this.list.length > 0) throw new ValidationError(this.list);
-  }
-}
-
-function isDate(value: string | undefined): value is string {
-  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const d = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
-}
 
 /** Accepts an ISO date-time with a zone, or a local "YYYY-MM-DDTHH:MM" read as UK time. */
 function parseDateTime(value: string | undefined): Date | null {
@@ -310,10 +295,10 @@ export async function addInterest(db: Database, icsCode: string, input: NewInter
     const orgCodes = [...new Set((input.orgCodes ?? []).map((c) => c.trim()).filter(Boolean))];
     const missing = await missingOrganisations(tx, orgCodes);
     if (missing.length > 0) problems.add('orgCodes', `No organisation has the code ${missing.join(', ')}`);
-    if (!isDate(input.startDate)) problems.add('startDate', 'Enter the date the interest began, YYYY-MM-DD');
-    if (input.endDate && !isDate(input.endDate)) problems.add('endDate', 'Enter the date the interest ended, YYYY-MM-DD');
-    if (isDate(input.startDate) && isDate(input.endDate) && input.endDate < input.startDate) problems.add('endDate', 'The interest must end on or after it began');
-    if (input.declaredOn && !isDate(input.declaredOn)) problems.add('declaredOn', 'Enter the date it was declared, YYYY-MM-DD');
+    if (!isCalendarDate(input.startDate)) problems.add('startDate', 'Enter the date the interest began, YYYY-MM-DD');
+    if (input.endDate && !isCalendarDate(input.endDate)) problems.add('endDate', 'Enter the date the interest ended, YYYY-MM-DD');
+    if (isCalendarDate(input.startDate) && isCalendarDate(input.endDate) && input.endDate < input.startDate) problems.add('endDate', 'The interest must end on or after it began');
+    if (input.declaredOn && !isCalendarDate(input.declaredOn)) problems.add('declaredOn', 'Enter the date it was declared, YYYY-MM-DD');
     problems.throwIfAny();
     const id = `${icsCode}-int-${randomUUID()}`;
     await tx.query('INSERT INTO interest (id, ics_code, person_id, kind, description, org_codes, start_date, end_date, declared_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
@@ -351,7 +336,7 @@ export async function addGift(db: Database, icsCode: string, input: NewGift, act
     if (!text(input.description)) problems.add('description', 'Describe the gift or hospitality');
     if (!text(input.offeredBy)) problems.add('offeredBy', 'Say who offered it');
     if (!Number.isFinite(input.valuePounds) || input.valuePounds < 0) problems.add('valuePounds', 'Give its value in pounds, zero or more');
-    if (!isDate(input.offeredOn)) problems.add('offeredOn', 'Enter the date it was offered, YYYY-MM-DD');
+    if (!isCalendarDate(input.offeredOn)) problems.add('offeredOn', 'Enter the date it was offered, YYYY-MM-DD');
     problems.throwIfAny();
     const id = `${icsCode}-gift-${randomUUID()}`;
     await tx.query('INSERT INTO gift (id, ics_code, person_id, kind, description, offered_by, value_pounds, offered_on, accepted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
@@ -522,7 +507,7 @@ export async function addAction(
     const problems = new Problems();
     if (!text(input.description)) problems.add('description', 'Describe the action');
     if (!(await personIn(tx, icsCode, input.ownerPersonId))) problems.add('ownerPersonId', 'Choose who owns the action');
-    if (!isDate(input.dueDate)) problems.add('dueDate', 'Enter the due date, YYYY-MM-DD');
+    if (!isCalendarDate(input.dueDate)) problems.add('dueDate', 'Enter the due date, YYYY-MM-DD');
     if (input.agendaItemId && (await tx.query('SELECT 1 FROM agenda_item WHERE id = $1 AND meeting_id = $2', [input.agendaItemId, meetingId])).rowCount === 0) {
       problems.add('agendaItemId', 'Choose an item on this meeting’s agenda');
     }
@@ -636,7 +621,7 @@ export async function addInvolvement(db: Database, icsCode: string, input: NewIn
     if (!isOneOf(INVOLVEMENT_KINDS, input.kind)) problems.add('kind', `Choose one of: ${Object.keys(INVOLVEMENT_KINDS).join(', ')}`);
     if (!text(input.title)) problems.add('title', 'Give the involvement a title');
     if (!text(input.summary)) problems.add('summary', 'Summarise what people said');
-    if (!isDate(input.heldOn)) problems.add('heldOn', 'Enter when it took place, YYYY-MM-DD');
+    if (!isCalendarDate(input.heldOn)) problems.add('heldOn', 'Enter when it took place, YYYY-MM-DD');
     if (input.participants !== undefined && (!Number.isInteger(input.participants) || input.participants < 0)) problems.add('participants', 'Give the number of people who took part');
     if (input.orgCode && (await missingOrganisations(tx, [input.orgCode])).length > 0) problems.add('orgCode', `No organisation has the code ${input.orgCode}`);
     if (input.url && !/^https?:\/\/\S+$/.test(input.url)) problems.add('url', 'The link must start with https://');

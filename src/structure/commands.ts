@@ -4,32 +4,15 @@
  * Rule breaches are not refused here: a board may be incomplete for a while, and the rules
  * check shows the breach the moment an edit causes one.
  */
+import { Problems, isCalendarDate } from '../core/validation.js';
 import { randomUUID } from 'node:crypto';
 import { recordChange } from '../core/change-log.js';
 import type { Database, Queryable } from '../core/db/database.js';
-import { type FieldProblem, NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
 import { COLLABORATIVE_MODELS, PLACE_FORMS, ROLES, type CollaborativeModel, type PlaceForm, type Role } from './model.js';
 import { DEMO_ICS, buildDemo } from './demo.js';
 import { writeSeed } from './seed.js';
 import { buildSkeleton } from './skeleton.js';
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-function isDate(value: string): boolean {
-  if (!DATE.test(value)) return false;
-  const d = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
-}
-
-class Problems {
-  readonly list: FieldProblem[] = [];
-  add(field: string, message: string): void {
-    this.list.push({ field, message });
-  }
-  throwIfAny(): void {
-    if (this.list.length > 0) throw new ValidationError(this.list);
-  }
-}
 
 async function bodyIn(db: Queryable, icsCode: string, bodyId: string): Promise<{ id: string; kind: string; name: string }> {
   const { rows } = await db.query<{ id: string; kind: string; name: string }>('SELECT id, kind, name FROM body WHERE id = $1 AND ics_code = $2', [bodyId, icsCode]);
@@ -65,9 +48,9 @@ export async function addMember(db: Database, icsCode: string, bodyId: string, i
     if (!input.personId && personName === '') problems.add('personName', 'Enter the name of the member, or choose an existing person');
     if (input.personId && personName !== '') problems.add('personId', 'Choose an existing person or enter a new name, not both');
     if (!(input.role in ROLES)) problems.add('role', `Choose a role from: ${Object.keys(ROLES).join(', ')}`);
-    if (!isDate(input.startDate)) problems.add('startDate', 'Enter the start of the term as a real date, YYYY-MM-DD');
-    if (input.endDate && !isDate(input.endDate)) problems.add('endDate', 'Enter the end of the term as a real date, YYYY-MM-DD');
-    if (input.endDate && isDate(input.endDate) && isDate(input.startDate) && input.endDate < input.startDate) problems.add('endDate', 'The end of the term must be on or after its start');
+    if (!isCalendarDate(input.startDate)) problems.add('startDate', 'Enter the start of the term as a real date, YYYY-MM-DD');
+    if (input.endDate && !isCalendarDate(input.endDate)) problems.add('endDate', 'Enter the end of the term as a real date, YYYY-MM-DD');
+    if (input.endDate && isCalendarDate(input.endDate) && isCalendarDate(input.startDate) && input.endDate < input.startDate) problems.add('endDate', 'The end of the term must be on or after its start');
     if (input.orgCode && !(await organisationExists(tx, input.orgCode))) problems.add('orgCode', `No organisation has the code ${input.orgCode}`);
     if (input.personId) {
       const found = await tx.query('SELECT 1 FROM person WHERE id = $1 AND ics_code = $2', [input.personId, icsCode]);
@@ -107,7 +90,7 @@ export async function endMembership(db: Database, icsCode: string, bodyId: strin
     );
     const membership = rows[0];
     if (!membership) throw new NotFoundError(`Membership ${membershipId} of ${body.name}`);
-    if (!isDate(endDate)) throw ValidationError.field('endDate', 'Enter the end of the term as a real date, YYYY-MM-DD');
+    if (!isCalendarDate(endDate)) throw ValidationError.field('endDate', 'Enter the end of the term as a real date, YYYY-MM-DD');
     if (endDate < membership.start_date) throw ValidationError.field('endDate', `The end of the term must be on or after its start (${membership.start_date})`);
     await tx.query('UPDATE membership SET end_date = $1 WHERE id = $2', [endDate, membershipId]);
     await logChange(tx, icsCode, actor, `Ended ${membership.name}'s term on ${body.name} on ${endDate}`, { bodyId, membershipId, endDate });
@@ -212,9 +195,9 @@ export async function delegateFunction(db: Database, icsCode: string, input: New
     if (input.placeId && (await tx.query('SELECT 1 FROM place WHERE id = $1 AND ics_code = $2', [input.placeId, icsCode])).rowCount === 0) problems.add('placeId', `No place ${input.placeId} in this ICS`);
     if (input.budgetPounds !== undefined && (!Number.isFinite(input.budgetPounds) || input.budgetPounds < 0)) problems.add('budgetPounds', 'The budget must be a number of pounds, zero or more');
     if (!input.decisions || input.decisions.trim().length < 3) problems.add('decisions', 'Say what the delegate may decide');
-    if (!isDate(input.startDate)) problems.add('startDate', 'Enter the start date as a real date, YYYY-MM-DD');
-    if (input.endDate && !isDate(input.endDate)) problems.add('endDate', 'Enter the end date as a real date, YYYY-MM-DD');
-    if (input.endDate && isDate(input.endDate) && isDate(input.startDate) && input.endDate < input.startDate) problems.add('endDate', 'The end date must be on or after the start date');
+    if (!isCalendarDate(input.startDate)) problems.add('startDate', 'Enter the start date as a real date, YYYY-MM-DD');
+    if (input.endDate && !isCalendarDate(input.endDate)) problems.add('endDate', 'Enter the end date as a real date, YYYY-MM-DD');
+    if (input.endDate && isCalendarDate(input.endDate) && isCalendarDate(input.startDate) && input.endDate < input.startDate) problems.add('endDate', 'The end date must be on or after the start date');
     problems.throwIfAny();
 
     const id = `${icsCode}-d-${randomUUID()}`;
@@ -235,7 +218,7 @@ export async function appointClinicalDirector(db: Database, icsCode: string, pcn
     const problems = new Problems();
     const name = input.personName?.trim() ?? '';
     if (!input.personId && name === '') problems.add('personName', 'Enter the name of the clinical director');
-    if (!isDate(input.startDate)) problems.add('startDate', 'Enter the start date as a real date, YYYY-MM-DD');
+    if (!isCalendarDate(input.startDate)) problems.add('startDate', 'Enter the start date as a real date, YYYY-MM-DD');
     problems.throwIfAny();
     let personId = input.personId ?? '';
     if (!personId) {

@@ -3,7 +3,7 @@ import { type TestDatabase, openTestDatabase } from '../../test/support/database
 import { loadFhirDefinitions } from './definitions.js';
 import { FhirError } from './outcome.js';
 import { FhirStore } from './store.js';
-import type { Patient } from '@medplum/fhirtypes';
+import type { Observation, Patient } from '@medplum/fhirtypes';
 
 let t: TestDatabase;
 let store: FhirStore;
@@ -77,7 +77,7 @@ describe('FhirStore', () => {
     const created = await store.create(patient);
     await store.update('Patient', created.id, { ...patient, id: created.id, gender: 'female' }, { ifMatch: 'W/"1"' });
     expect(await statusOf(store.update('Patient', created.id, { ...patient, id: created.id, gender: 'male' }, { ifMatch: 'W/"1"' }))).toBe(412);
-    expect((await store.read('Patient', created.id)).gender).toBe('female');
+    expect(((await store.read('Patient', created.id)) as Patient).gender).toBe('female');
   });
 
   it('deletes: a later read is 410, history keeps the versions, index rows are gone', async () => {
@@ -94,11 +94,11 @@ describe('FhirStore', () => {
   it('applies a JSON Patch, and refuses a failed test operation with 422 leaving the resource unchanged', async () => {
     const created = await store.create(patient);
     const patched = await store.patch('Patient', created.id, [{ op: 'replace', path: '/birthDate', value: '1951-01-01' }]);
-    expect(patched.birthDate).toBe('1951-01-01');
+    expect((patched as Patient).birthDate).toBe('1951-01-01');
     expect(patched.meta.versionId).toBe('2');
     const failing = [{ op: 'test', path: '/birthDate', value: '2000-01-01' }, { op: 'replace', path: '/gender', value: 'male' }];
     expect(await statusOf(store.patch('Patient', created.id, failing))).toBe(422);
-    expect((await store.read('Patient', created.id)).gender).toBeUndefined();
+    expect(((await store.read('Patient', created.id)) as Patient).gender).toBeUndefined();
   });
 
   it('moves an Observation with its patient when the subject changes', async () => {
@@ -108,7 +108,7 @@ describe('FhirStore', () => {
     const key = async (): Promise<number | undefined> =>
       (await t.db.query<{ patient_key: number }>(`SELECT patient_key FROM fhir_patient_resource WHERE id = $1`, [obs.id])).rows[0]?.patient_key;
     const before = await key();
-    await store.update('Observation', obs.id, { ...obs, subject: { reference: `Patient/${b.id}` } });
+    await store.update('Observation', obs.id, { ...(obs as Observation), subject: { reference: `Patient/${b.id}` } });
     const after = await key();
     expect(after).not.toBe(before);
     const rows = await t.db.query<{ n: number }>(`SELECT count(*) AS n FROM fhir_patient_reference WHERE patient_key = $1 AND target_id = $2`, [after, b.id]);

@@ -40,11 +40,12 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
     },
   },
-  // Dependencies point one way (ARCHITECTURE.md): core ← web ← structure ← governance ← finance.
+  // Dependencies point one way (ARCHITECTURE.md): core ← web ← fhir ← structure ← governance ← finance.
   // A module may use the AppContext type from app.ts, but never import app.ts, main.ts or demo.ts.
   ...boundaries([
-    ['src/core/**/*.ts', ['web', 'structure', 'governance', 'finance', 'cli']],
-    ['src/web/**/*.ts', ['structure', 'governance', 'finance', 'cli']],
+    ['src/core/**/*.ts', ['web', 'fhir', 'structure', 'governance', 'finance', 'cli']],
+    ['src/web/**/*.ts', ['fhir', 'structure', 'governance', 'finance', 'cli']],
+    ['src/fhir/**/*.ts', ['structure', 'governance', 'finance', 'cli']],
     ['src/structure/**/*.ts', ['governance', 'finance', 'cli']],
     ['src/governance/**/*.ts', ['finance', 'cli']],
     ['src/finance/**/*.ts', ['cli']],

@@ -12,6 +12,7 @@ import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
 import { registerFinanceApi } from './finance/api.js';
 import { registerFinancePages } from './finance/pages.js';
+import { registerFhirApi } from './fhir/http.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
 import { registerGovernancePages } from './governance/pages.js';
@@ -86,5 +87,6 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   await registerGovernanceFeeds(app, context);
   await registerFinanceApi(app, context);
   await registerFinancePages(app, context);
+  await registerFhirApi(app, context);
   return app;
 }

@@ -9,6 +9,7 @@ import { DatabaseUnavailableError, type Database, openDatabase } from './core/db
 import { migrate } from './core/db/migrate.js';
 import { createLogger } from './core/log.js';
 import { loadDemo } from './demo.js';
+import { loadFhirDefinitions } from './fhir/definitions.js';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`openics: ${message}\n`);
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     if (error instanceof DatabaseUnavailableError) fail(error.message, 1);
     throw error;
   }
+  // The FHIR R4 definitions (resource types, search parameters) take about a second to parse.
+  loadFhirDefinitions();
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
   if (config.loadDemo && (await loadDemo(db))) log.info('demo ICS (Herefordshire and Worcestershire, QGH) loaded');

@@ -1,0 +1,296 @@
+/**
+ * The FHIR R4 RESTful API at /fhir (https://hl7.org/fhir/R4/http.html): content negotiation,
+ * versioning headers, Prefer, conditional interactions, and every error as an OperationOutcome.
+ *
+ * It is a Fastify plugin of its own, so its body parsers, error handler and not-found answer
+ * apply only under /fhir; the rest of OpenICS keeps its JSON error shape. Operations ($everything,
+ * $export, bundles...) live in their own files and register their routes through `FhirRoutes`.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../app.js';
+import { isResourceType } from './definitions.js';
+import { FhirError, type Issue, informational, invalid, operationOutcome } from './outcome.js';
+import { type FhirResource, FhirStore, type HistoryEntry } from './store.js';
+
+export const FHIR_JSON = 'application/fhir+json';
+
+/** Largest request body: a transaction Bundle of a few thousand resources. */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/** What operation files get when they register routes under /fhir. */
+export interface FhirRoutes {
+  app: FastifyInstance;
+  context: AppContext;
+  store(): FhirStore;
+}
+
+export type FhirRouteRegistrar = (routes: FhirRoutes) => void | Promise<void>;
+
+export interface FhirOptions {
+  validator?: ConstructorParameters<typeof FhirStore>[1] extends infer O ? (O extends { validator?: infer V } ? V : never) : never;
+  operations?: readonly FhirRouteRegistrar[];
+}
+
+/** The server's base URL as the client addressed it, e.g. http://localhost:3000/fhir. */
+export function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}/fhir`;
+}
+
+/** Sends a FHIR resource (or Bundle, OperationOutcome) with _pretty and the FHIR content type. */
+export function sendResource(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  const query = request.query as Record<string, unknown>;
+  const pretty = query._pretty === 'true';
+  const asPlainJson = query._format === 'json' || query._format === 'application/json' || /^application\/json\b/.test(request.headers.accept ?? '');
+  return reply
+    .status(status)
+    .type(`${asPlainJson ? 'application/json' : FHIR_JSON}; charset=utf-8`)
+    .send(JSON.stringify(body, null, pretty ? 2 : undefined));
+}
+
+export function sendOutcome(request: FastifyRequest, reply: FastifyReply, status: number, issues: readonly Issue[]): FastifyReply {
+  return sendResource(request, reply, status, operationOutcome(issues));
+}
+
+function versionHeaders(reply: FastifyReply, resource: FhirResource): void {
+  void reply.header('etag', `W/"${resource.meta.versionId}"`);
+  void reply.header('last-modified', new Date(resource.meta.lastUpdated).toUTCString());
+}
+
+/** Answers a write as `Prefer: return=` asks: the resource (default), nothing, or an OperationOutcome. */
+export function sendWritten(request: FastifyRequest, reply: FastifyReply, status: number, resource: FhirResource, message: string): FastifyReply {
+  versionHeaders(reply, resource);
+  if (status === 201) void reply.header('location', `${baseUrl(request)}/${resource.resourceType}/${resource.id}/_history/${resource.meta.versionId}`);
+  const prefer = preference(request, 'return');
+  if (prefer === 'minimal') return reply.status(status).send();
+  if (prefer === 'OperationOutcome') return sendResource(request, reply, status, informational(message));
+  return sendResource(request, reply, status, resource);
+}
+
+/** One token of the Prefer header, e.g. preference(request, 'return') → 'minimal'. */
+export function preference(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.prefer;
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const part of text.split(/[,;]/)) {
+    const [key, value] = part.split('=').map((s) => s.trim());
+    if (key === name && value) return value.replaceAll('"', '');
+  }
+  return undefined;
+}
+
+function parseJsonBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw FhirError.of(400, 'structure', `The request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function toFhirError(error: unknown): FhirError | undefined {
+  if (error instanceof FhirError) return error;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = (error as { code?: string }).code;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return FhirError.of(413, 'too-costly', `The request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MB; split it into smaller Bundles or use $import`);
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return FhirError.of(415, 'not-supported', 'Send FHIR resources as application/fhir+json (XML is not supported)');
+    return FhirError.of(status, 'invalid', (error as Error).message);
+  }
+  return undefined;
+}
+
+/** A FHIR history Bundle (instance, type or system level) with paging links. */
+export function historyBundle(base: string, selfPath: string, entries: HistoryEntry[], total: number, count: number, offset: number, query: Record<string, string>): Resource {
+  const link = (o: number): string => {
+    const params = new URLSearchParams({ ...query, _count: String(count), _offset: String(o) });
+    return `${base}${selfPath}?${params.toString()}`;
+  };
+  const links = [{ relation: 'self', url: link(offset) }];
+  if (offset + count < total) links.push({ relation: 'next', url: link(offset + count) });
+  if (offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total,
+    link: links,
+    entry: entries.map((e) => ({
+      fullUrl: `${base}/${e.resourceType}/${e.id}`,
+      ...(e.resource ? { resource: e.resource } : {}),
+      request: { method: e.method === 'PATCH' ? 'PATCH' : e.method, url: e.method === 'POST' ? e.resourceType : `${e.resourceType}/${e.id}` },
+      response: { status: e.method === 'DELETE' ? '204' : e.method === 'POST' ? '201' : '200', etag: `W/"${e.versionId}"`, lastModified: e.lastUpdated },
+    })),
+  };
+}
+
+function pageParams(query: Record<string, unknown>): { count: number; offset: number; since: string | undefined } {
+  const count = query._count === undefined ? 50 : Number(query._count);
+  const offset = query._offset === undefined ? 0 : Number(query._offset);
+  if (!Number.isInteger(count) || count < 0 || count > 1000) throw invalid('_count must be a whole number from 0 to 1000', '_count');
+  if (!Number.isInteger(offset) || offset < 0) throw invalid('_offset must be a whole number, 0 or more', '_offset');
+  const since = typeof query._since === 'string' ? query._since : undefined;
+  if (since !== undefined && Number.isNaN(Date.parse(since))) throw invalid('_since must be an instant such as 2024-01-01T00:00:00Z', '_since');
+  return { count, offset, since };
+}
+
+function stringQuery(query: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries((query ?? {}) as Record<string, unknown>)) if (typeof v === 'string' && k !== '_offset' && k !== '_count') out[k] = v;
+  return out;
+}
+
+type Params = { type: string; id: string; vid: string };
+
+export async function registerFhirApi(app: FastifyInstance, context: AppContext, options: FhirOptions = {}): Promise<void> {
+  await app.register(
+    async (fhir) => {
+      const store = (): FhirStore => new FhirStore(context.db, options.validator ? { validator: options.validator } : {});
+
+      fhir.removeAllContentTypeParsers();
+      fhir.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json-patch+json', 'application/ndjson', 'application/fhir+ndjson'], { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (request, body, done) => {
+        if ((request.headers['content-type'] ?? '').includes('ndjson')) {
+          done(null, body);
+          return;
+        }
+        if ((body as string).trim() === '') {
+          // An empty body is fine for GET and DELETE; requireBody names it where one is needed.
+          done(null, undefined);
+          return;
+        }
+        try {
+          done(null, parseJsonBody(body as string));
+        } catch (error) {
+          done(error as Error, undefined);
+        }
+      });
+      fhir.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1_048_576 }, (_request, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      });
+      fhir.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 }, (request, _body, done) => {
+        done(FhirError.of(415, 'not-supported', `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported; send application/fhir+json`), undefined);
+      });
+
+      fhir.addHook('onRequest', async (request, reply) => {
+        const query = request.query as Record<string, unknown>;
+        const format = typeof query._format === 'string' ? query._format : undefined;
+        const accept = request.headers.accept ?? '';
+        const wantsXml = (format !== undefined && /xml/.test(format)) || (/xml/.test(accept) && !/json|\*\/\*/.test(accept));
+        if (wantsXml) return sendOutcome(request, reply, 406, [{ severity: 'error', code: 'not-supported', diagnostics: 'Only JSON is supported (application/fhir+json); XML is not' }]);
+        if (!context.ready) return sendOutcome(request, reply, 503, [{ severity: 'error', code: 'transient', diagnostics: 'OpenICS is starting; try again in a few seconds' }]);
+        return undefined;
+      });
+
+      fhir.setErrorHandler((error, request, reply) => {
+        const fhirError = toFhirError(error);
+        if (fhirError) return sendOutcome(request, reply, fhirError.status, fhirError.issues);
+        request.log.error({ err: error }, 'FHIR request failed');
+        return sendOutcome(request, reply, 500, [{ severity: 'fatal', code: 'exception', diagnostics: 'Something went wrong on our side. It has been logged.' }]);
+      });
+      fhir.setNotFoundHandler((request, reply) =>
+        sendOutcome(request, reply, 404, [{ severity: 'error', code: 'not-supported', diagnostics: `${request.method} ${request.url.split('?')[0]} is not a FHIR interaction this server supports` }]),
+      );
+
+      const hide = { schema: { hide: true } };
+
+      // History at system, type and instance level.
+      fhir.get('/_history', hide, async (request, reply) => {
+        const { count, offset, since } = pageParams(request.query as Record<string, unknown>);
+        const { entries, total } = await store().history({ since, count, offset });
+        return sendResource(request, reply, 200, historyBundle(baseUrl(request), '/_history', entries, total, count, offset, stringQuery(request.query)));
+      });
+      fhir.get<{ Params: Params }>('/:type/_history', hide, async (request, reply) => {
+        const { count, offset, since } = pageParams(request.query as Record<string, unknown>);
+        const { type } = request.params;
+        const { entries, total } = await store().history({ type, since, count, offset });
+        return sendResource(request, reply, 200, historyBundle(baseUrl(request), `/${type}/_history`, entries, total, count, offset, stringQuery(request.query)));
+      });
+      fhir.get<{ Params: Params }>('/:type/:id/_history', hide, async (request, reply) => {
+        const { count, offset, since } = pageParams(request.query as Record<string, unknown>);
+        const { type, id } = request.params;
+        const { entries, total } = await store().history({ type, id, since, count, offset });
+        if (total === 0 && !(await store().exists(type, id))) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+        return sendResource(request, reply, 200, historyBundle(baseUrl(request), `/${type}/${id}/_history`, entries, total, count, offset, stringQuery(request.query)));
+      });
+      fhir.get<{ Params: Params }>('/:type/:id/_history/:vid', hide, async (request, reply) => {
+        const { type, id, vid } = request.params;
+        const resource = await store().vread(type, id, vid);
+        versionHeaders(reply, resource);
+        return sendResource(request, reply, 200, resource);
+      });
+
+      // Read, update, patch, delete.
+      fhir.get<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
+        const { type, id } = request.params;
+        const resource = await store().read(type, id);
+        const ifNoneMatch = request.headers['if-none-match'];
+        if (ifNoneMatch && ifNoneMatch.replace(/^W\//, '').replaceAll('"', '') === resource.meta.versionId) {
+          versionHeaders(reply, resource);
+          return reply.status(304).send();
+        }
+        const since = request.headers['if-modified-since'];
+        if (since && !Number.isNaN(Date.parse(since)) && Date.parse(resource.meta.lastUpdated) <= Date.parse(since) + 999) {
+          versionHeaders(reply, resource);
+          return reply.status(304).send();
+        }
+        versionHeaders(reply, resource);
+        return sendResource(request, reply, 200, resource);
+      });
+      fhir.put<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
+        const { type, id } = request.params;
+        const result = await store().update(type, id, requireBody(request.body), { ifMatch: request.headers['if-match'] });
+        return sendWritten(request, reply, result.created ? 201 : 200, result.resource, result.created ? `Created ${type}/${id}` : result.changed ? `Updated ${type}/${id}` : `${type}/${id} was already up to date`);
+      });
+      fhir.patch<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
+        const { type, id } = request.params;
+        const contentType = request.headers['content-type'] ?? '';
+        if (!contentType.startsWith('application/json-patch+json')) {
+          throw FhirError.of(415, 'not-supported', 'PATCH takes a JSON Patch document (Content-Type: application/json-patch+json); FHIRPath Patch is not supported');
+        }
+        const resource = await store().patch(type, id, request.body, { ifMatch: request.headers['if-match'] });
+        return sendWritten(request, reply, 200, resource, `Patched ${type}/${id}`);
+      });
+      fhir.delete<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
+        const { type, id } = request.params;
+        const existed = await store().delete(type, id, { ifMatch: request.headers['if-match'] });
+        if (!existed) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+        return sendResource(request, reply, 200, informational(`Deleted ${type}/${id}`));
+      });
+
+      // Create. Conditional create (If-None-Exist) is added by the search-aware registrar.
+      fhir.post<{ Params: Params }>('/:type', hide, async (request, reply) => {
+        const { type } = request.params;
+        if (!isResourceType(type)) throw FhirError.of(404, 'not-supported', `${type} is not a FHIR R4 resource type`);
+        const body = requireBody(request.body);
+        if (body.resourceType !== type) throw FhirError.of(400, 'invalid', `The body is a ${String(body.resourceType)} but the URL is for ${type}`, 'resourceType');
+        const conditional = request.headers['if-none-exist'];
+        if (conditional) {
+          const matches = await conditionalMatches(type, String(conditional));
+          if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `If-None-Exist "${String(conditional)}" matches ${matches.length} ${type} resources`);
+          if (matches.length === 1) {
+            const existing = await store().read(type, matches[0] as string);
+            return sendWritten(request, reply, 200, existing, `${type}/${existing.id} already exists and matches If-None-Exist`);
+          }
+        }
+        const created = await store().create(body);
+        return sendWritten(request, reply, 201, created, `Created ${type}/${created.id}`);
+      });
+
+      let conditionalMatches: (type: string, query: string) => Promise<string[]> = async () => {
+        throw FhirError.of(501, 'not-supported', 'Conditional interactions need search, which is not registered');
+      };
+      const routes: FhirRoutes & { setConditionalMatcher(matcher: typeof conditionalMatches): void } = {
+        app: fhir,
+        context,
+        store,
+        setConditionalMatcher(matcher) {
+          conditionalMatches = matcher;
+        },
+      };
+      for (const register of options.operations ?? []) await register(routes);
+    },
+    { prefix: '/fhir' },
+  );
+}
+
+function requireBody(body: unknown): Resource {
+  if (body === undefined || body === null) throw invalid('The request needs a body: a FHIR resource as application/fhir+json');
+  return body as Resource;
+}

@@ -311,8 +311,13 @@ export class FhirStore {
       if (batch.length === 0) continue;
       // The distribution column cannot change in place on Citus: a resource whose patient changed
       // is deleted and inserted again under the same key. (Callers that replace run in a transaction.)
-      const moved = batch.filter((v) => v.previousPatientKey !== undefined).map((v) => v.resourceKey);
-      if (moved.length > 0) await q.query(`DELETE FROM ${family}_resource WHERE resource_key = ANY($1::int8[])`, [moved]);
+      const moved = batch.filter((v) => v.previousPatientKey !== undefined);
+      if (moved.length > 0) {
+        await q.query(`DELETE FROM ${family}_resource WHERE patient_key = ANY($1::int8[]) AND resource_key = ANY($2::int8[])`, [
+          moved.map((v) => v.previousPatientKey),
+          moved.map((v) => v.resourceKey),
+        ]);
+      }
       await q.query(...writeStatement(family, batch));
     }
   }
@@ -327,18 +332,20 @@ function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): 
   const parts: string[] = [];
   const replaced = batch.filter((v) => v.replaces);
   if (replaced.length > 0) {
+    // Every statement names the patient keys it touches, so on Citus it goes to those shards only.
     const keys = arr(replaced.map((v) => v.resourceKey), 'int8');
+    const oldPatients = arr(replaced.map((v) => v.previousPatientKey ?? v.patientKey), 'int8');
     for (const table of INDEX_TABLES) {
-      parts.push(`del_${table} AS (DELETE FROM ${family}_${table} WHERE resource_key = ANY(${keys}))`);
+      parts.push(`del_${table} AS (DELETE FROM ${family}_${table} WHERE patient_key = ANY(${oldPatients}) AND resource_key = ANY(${keys}))`);
     }
     const stay = replaced.filter((v) => v.previousPatientKey === undefined);
     if (stay.length > 0) {
       parts.push(`upd AS (UPDATE ${family}_resource r SET version_id = u.version_id, last_updated = u.last_updated, deleted = u.deleted, content = u.content
-        FROM unnest(${arr(stay.map((v) => v.resourceKey), 'int8')}, ${arr(stay.map((v) => Number(v.resource.meta.versionId)), 'int4')},
+        FROM unnest(${arr(stay.map((v) => v.resourceKey), 'int8')}, ${arr(stay.map((v) => v.patientKey), 'int8')}, ${arr(stay.map((v) => Number(v.resource.meta.versionId)), 'int4')},
                     ${arr(stay.map((v) => v.resource.meta.lastUpdated), 'timestamptz')}, ${arr(stay.map((v) => v.deleted), 'bool')},
                     ${arr(stay.map((v) => (v.deleted ? null : JSON.stringify(v.resource))), 'text')})
-             AS u(resource_key, version_id, last_updated, deleted, content)
-        WHERE r.resource_key = u.resource_key)`);
+             AS u(resource_key, patient_key, version_id, last_updated, deleted, content)
+        WHERE r.patient_key = u.patient_key AND r.resource_key = u.resource_key)`);
     }
   }
   const inserted = batch.filter((v) => !v.replaces || v.previousPatientKey !== undefined);

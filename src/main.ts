@@ -10,6 +10,7 @@ import { migrate } from './core/db/migrate.js';
 import { createLogger } from './core/log.js';
 import { loadDemo } from './demo.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
+import { loadValidation } from './fhir/validate.js';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`openics: ${message}\n`);
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
   if (config.loadDemo && (await loadDemo(db))) log.info('demo ICS (Herefordshire and Worcestershire, QGH) loaded');
   context.setDatabase(db);
+  // The validator's tables (value sets, invariants) take a second or two; build them now rather
+  // than on the first FHIR write, but after the platform is ready to answer.
+  setImmediate(() => loadValidation());
   log.info(
     { url: `http://localhost:${config.port}`, engine: db.engine, ...(db.engine === 'embedded' ? { dataDir: config.dataDir } : {}), readyInMs: Math.round(performance.now() - started) },
     'OpenICS is ready',

@@ -16,6 +16,7 @@ import { withinTransaction } from '../core/db/database.js';
 import { TABLE_FAMILIES, type TableFamily, isResourceType, tableFamily } from './definitions.js';
 import { INDEX_TABLES, type IndexRows, indexResource, patientKeyOf } from './indexer.js';
 import { FhirError, type Issue, gone, invalid, notFound } from './outcome.js';
+import { validateResource } from './validate.js';
 
 export type FhirResource = Resource & { id: string; meta: Meta & { versionId: string; lastUpdated: string } };
 
@@ -92,7 +93,7 @@ export class FhirStore {
     readonly db: Database,
     private readonly options: FhirStoreOptions = {},
   ) {
-    this.validator = options.validator ?? basicChecks;
+    this.validator = options.validator ?? r4Checks;
   }
 
   /** Runs `work` against a store whose every read and write is in one transaction. */
@@ -113,7 +114,9 @@ export class FhirStore {
       throw FhirError.of(400, 'invalid', `The body is a ${type} but the URL is for ${expectedType}`, 'resourceType');
     }
     const issues = this.validator(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
-    if (issues.length > 0) throw new FhirError(400, issues);
+    // 400 when the resource is not well-formed R4; 422 when it is, but breaks a rule (a binding,
+    // an invariant, the NHS number check), as the FHIR http page distinguishes them.
+    if (issues.length > 0) throw new FhirError(issues.some((i) => i.code === 'structure' || i.code === 'required') ? 400 : 422, issues);
   }
 
   async create(input: Resource): Promise<FhirResource> {
@@ -448,8 +451,7 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Until a full validator is configured: the resource must at least be a known type. */
-function basicChecks(resource: unknown): Issue[] {
-  const type = (resource as { resourceType?: unknown }).resourceType;
-  return typeof type === 'string' && isResourceType(type) ? [] : [{ severity: 'error', code: 'invalid', diagnostics: 'unknown resourceType', expression: 'resourceType' }];
+/** The R4 structure definitions, required bindings, invariants and the NHS number check. */
+export function r4Checks(resource: unknown): Issue[] {
+  return validateResource(resource).map((i) => ({ severity: i.severity, code: i.code, diagnostics: i.message, expression: i.expression }));
 }

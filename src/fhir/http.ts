@@ -11,6 +11,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
 import { isResourceType } from './definitions.js';
 import { FhirError, type Issue, informational, invalid, operationOutcome } from './outcome.js';
+import { findMatching } from './search/execute.js';
+import { parseSearchRequest } from './search/parse.js';
+import { searchResources } from './search/execute.js';
 import { type FhirResource, FhirStore, type HistoryEntry } from './store.js';
 
 export const FHIR_JSON = 'application/fhir+json';
@@ -161,8 +164,9 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
           done(error as Error, undefined);
         }
       });
+      // POST _search: kept as text, so repeated parameters (AND) survive.
       fhir.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1_048_576 }, (_request, body, done) => {
-        done(null, Object.fromEntries(new URLSearchParams(body as string)));
+        done(null, body);
       });
       fhir.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 }, (request, _body, done) => {
         done(FhirError.of(415, 'not-supported', `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported; send application/fhir+json`), undefined);
@@ -254,7 +258,57 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
         return sendResource(request, reply, 200, informational(`Deleted ${type}/${id}`));
       });
 
-      // Create. Conditional create (If-None-Exist) is added by the search-aware registrar.
+      // Search: GET [base]/[type]?…, POST [base]/[type]/_search, and at system level with _type.
+      const search = async (request: FastifyRequest, reply: FastifyReply, type: string | undefined, form: string | undefined): Promise<FastifyReply> => {
+        if (type !== undefined && !isResourceType(type)) throw FhirError.of(404, 'not-supported', `${type} is not a FHIR R4 resource type`);
+        const params = [...queryParams(request), ...(form ? [...new URLSearchParams(form)] : [])];
+        const strict = preference(request, 'handling') === 'strict';
+        const { request: parsed, issues } = parseSearchRequest(type, params, { strict });
+        if (strict && issues.length > 0) throw new FhirError(400, issues);
+        const bundle = await searchResources(context.db, type, parsed, { baseUrl: baseUrl(request) });
+        return sendResource(request, reply, 200, bundle);
+      };
+      fhir.get('/', hide, async (request, reply) => search(request, reply, undefined, undefined));
+      fhir.post('/_search', hide, async (request, reply) => search(request, reply, undefined, formBody(request.body)));
+      fhir.get<{ Params: Params }>('/:type', hide, async (request, reply) => search(request, reply, request.params.type, undefined));
+      fhir.post<{ Params: Params }>('/:type/_search', hide, async (request, reply) => search(request, reply, request.params.type, formBody(request.body)));
+
+      const conditionalMatches = async (request: FastifyRequest, type: string, query: string): Promise<string[]> =>
+        (await findMatching(context.db, type, query, { baseUrl: baseUrl(request), limit: 2 })).map((m) => m.id);
+
+      // Conditional update: PUT [base]/[type]?criteria.
+      fhir.put<{ Params: Params }>('/:type', hide, async (request, reply) => {
+        const { type } = request.params;
+        const criteria = rawQuery(request);
+        if (!criteria) throw FhirError.of(400, 'invalid', `PUT ${type} needs an id in the URL (${type}/[id]) or search criteria (${type}?identifier=…)`);
+        const body = requireBody(request.body);
+        const matches = await conditionalMatches(request, type, criteria);
+        if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `The criteria "${criteria}" match more than one ${type}; make them more selective`);
+        const id = matches[0] ?? (typeof body.id === 'string' ? body.id : undefined);
+        if (matches[0] && body.id !== undefined && body.id !== matches[0]) {
+          throw FhirError.of(400, 'invalid', `The body's id "${String(body.id)}" is not the id of the ${type} the criteria match (${matches[0]})`, `${type}.id`);
+        }
+        if (id === undefined) {
+          const created = await store().create(body);
+          return sendWritten(request, reply, 201, created, `Created ${type}/${created.id}`);
+        }
+        const result = await store().update(type, id, { ...body, id }, { ifMatch: request.headers['if-match'] });
+        return sendWritten(request, reply, result.created ? 201 : 200, result.resource, result.created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
+      });
+
+      // Conditional delete (single): DELETE [base]/[type]?criteria.
+      fhir.delete<{ Params: Params }>('/:type', hide, async (request, reply) => {
+        const { type } = request.params;
+        const criteria = rawQuery(request);
+        if (!criteria) throw FhirError.of(400, 'invalid', `DELETE ${type} needs an id in the URL (${type}/[id]) or search criteria (${type}?identifier=…)`);
+        const matches = await conditionalMatches(request, type, criteria);
+        if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `The criteria "${criteria}" match more than one ${type}; this server deletes one resource at a time`);
+        if (matches.length === 0) throw FhirError.of(404, 'not-found', `No ${type} matches "${criteria}"`);
+        await store().delete(type, matches[0] as string);
+        return sendResource(request, reply, 200, informational(`Deleted ${type}/${String(matches[0])}`));
+      });
+
+      // Create, and conditional create with If-None-Exist.
       fhir.post<{ Params: Params }>('/:type', hide, async (request, reply) => {
         const { type } = request.params;
         if (!isResourceType(type)) throw FhirError.of(404, 'not-supported', `${type} is not a FHIR R4 resource type`);
@@ -262,7 +316,7 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
         if (body.resourceType !== type) throw FhirError.of(400, 'invalid', `The body is a ${String(body.resourceType)} but the URL is for ${type}`, 'resourceType');
         const conditional = request.headers['if-none-exist'];
         if (conditional) {
-          const matches = await conditionalMatches(type, String(conditional));
+          const matches = await conditionalMatches(request, type, String(conditional));
           if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `If-None-Exist "${String(conditional)}" matches ${matches.length} ${type} resources`);
           if (matches.length === 1) {
             const existing = await store().read(type, matches[0] as string);
@@ -273,21 +327,29 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
         return sendWritten(request, reply, 201, created, `Created ${type}/${created.id}`);
       });
 
-      let conditionalMatches: (type: string, query: string) => Promise<string[]> = async () => {
-        throw FhirError.of(501, 'not-supported', 'Conditional interactions need search, which is not registered');
-      };
-      const routes: FhirRoutes & { setConditionalMatcher(matcher: typeof conditionalMatches): void } = {
-        app: fhir,
-        context,
-        store,
-        setConditionalMatcher(matcher) {
-          conditionalMatches = matcher;
-        },
-      };
+      const routes: FhirRoutes = { app: fhir, context, store };
       for (const register of options.operations ?? []) await register(routes);
     },
     { prefix: '/fhir' },
   );
+}
+
+/** The query string's parameters in the order sent, repeats kept (AND), without the format ones. */
+function queryParams(request: FastifyRequest): Array<[string, string]> {
+  return [...new URLSearchParams(rawQuery(request))];
+}
+
+function rawQuery(request: FastifyRequest): string {
+  const at = request.url.indexOf('?');
+  if (at < 0) return '';
+  return [...new URLSearchParams(request.url.slice(at + 1))]
+    .filter(([name]) => name !== '_format' && name !== '_pretty')
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+    .join('&');
+}
+
+function formBody(body: unknown): string | undefined {
+  return typeof body === 'string' ? body : undefined;
 }
 
 function requireBody(body: unknown): Resource {

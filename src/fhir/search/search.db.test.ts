@@ -6,7 +6,6 @@ import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, openTestDatabase } from '../../../test/support/database.js';
 import { loadFhirDefinitions } from '../definitions.js';
-import { indexResource } from '../indexer.js';
 import { FhirStore } from '../store.js';
 import { ids } from './testing.js';
 
@@ -31,11 +30,6 @@ function obs(id: string, group: string, rest: Record<string, unknown>): Resource
     ...rest,
   };
 }
-
-// What the indexer can do today (its FHIRPath evaluator is being replaced): cases that need more are skipped, not passed.
-loadFhirDefinitions();
-const INDEXES_META = indexResource({ resourceType: 'Patient', meta: { tag: [{ code: 'x' }] } } as Resource).token.some((r) => r.param === '_tag');
-const RESOLVES_ABSOLUTE = indexResource({ resourceType: 'Observation', subject: { reference: 'http://fhir.test/fhir/Patient/x' } } as Resource).reference.some((r) => r.param === 'patient');
 
 const find = (type: string, query: string, now?: Date): Promise<string[]> => ids(t.db, type, query, now ? { now } : {});
 
@@ -317,8 +311,7 @@ describe('token', () => {
     expect(await find('Patient', '_id:not=p-ids&identifier=https://fhir.nhs.uk/Id/nhs-number|')).toEqual(['p-inactive']);
   });
 
-  // Skipped (not passed) while the indexer's FHIRPath gives nothing for `Resource.meta.tag`.
-  it.skipIf(!INDEXES_META)('the meta tokens _tag and _security; _profile is a uri', async () => {
+  it('the meta tokens _tag and _security; _profile is a uri', async () => {
     expect(await find('Patient', '_tag=http://example.org/tags|vip')).toEqual(['p-ids']);
     expect(await find('Patient', '_tag=vip')).toEqual(['p-ids']);
     expect(await find('Patient', '_security=http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R')).toEqual(['p-ids']);
@@ -416,8 +409,7 @@ describe('reference', () => {
     expect(await ref('subject=Patient/p-other,Group/g1')).toEqual(['r-group', 'r-other-patient']);
   });
 
-  // Skipped (not passed) while the indexer's `where(resolve() is Patient)` drops absolute URLs.
-  it.skipIf(!RESOLVES_ABSOLUTE)('patient also matches an absolute reference to this server', async () => {
+  it('patient also matches an absolute reference to this server', async () => {
     expect(await ref('patient=Patient/p-ref')).toEqual(['r-absolute-here', 'r-relative', 'r-versioned']);
   });
 

@@ -125,11 +125,12 @@ BEGIN
         resource_type text     NOT NULL,
         param         text     NOT NULL,
         item          smallint NOT NULL DEFAULT 0,
-        -- a relative reference Type/id (or a resolvable absolute URL on this server)
+        -- the Type/id a reference ends in (also for an absolute URL, which may be another server's)
         target_type   text,
         target_id     text,
         target_version text,
-        -- an absolute URL or canonical that does not point at this server
+        -- the reference as written when it is an absolute URL or a canonical; search matches
+        -- Type/id only where this is null or under this server's base
         target_url    text
       );
       CREATE INDEX %1$s_reference_target ON %1$s_reference (resource_type, param, target_id, target_type);

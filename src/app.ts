@@ -12,6 +12,7 @@ import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
 import { registerFinanceApi } from './finance/api.js';
 import { registerFinancePages } from './finance/pages.js';
+import { registerBundleRoutes } from './fhir/bundle.js';
 import { registerFhirApi } from './fhir/http.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
@@ -87,6 +88,6 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   await registerGovernanceFeeds(app, context);
   await registerFinanceApi(app, context);
   await registerFinancePages(app, context);
-  await registerFhirApi(app, context);
+  await registerFhirApi(app, context, { operations: [registerBundleRoutes] });
   return app;
 }

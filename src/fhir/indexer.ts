@@ -131,7 +131,9 @@ function addToken(out: TokenRow[], param: string, item: number, tv: TypedValue):
     case 'CodeableConcept': {
       const cc = value as { coding?: Coding[]; text?: string };
       for (const coding of cc.coding ?? []) push(coding.system, coding.code, coding.display ?? cc.text);
-      if (cc.text && !(cc.coding ?? []).length) push(null, null, cc.text);
+      // The concept's own text is searchable by :text even when its codings have displays.
+      if (cc.text && (cc.coding ?? []).some((c) => c.display !== undefined && c.display !== cc.text)) push(null, null, cc.text);
+      else if (cc.text && !(cc.coding ?? []).length) push(null, null, cc.text);
       return;
     }
     case 'Coding': {

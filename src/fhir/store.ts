@@ -327,6 +327,9 @@ export class FhirStore {
 }
 
 function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): [string, unknown[]] {
+  // The JSON text goes to the current row and to history: serialise it once.
+  const json = new Map(batch.map((v) => [v, v.deleted ? null : JSON.stringify(v.resource)]));
+  const contentOf = (v: PendingVersion): string | null => json.get(v) ?? null;
   const params: unknown[] = [];
   const arr = (values: unknown[], type: string): string => {
     params.push(values);
@@ -346,7 +349,7 @@ function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): 
       parts.push(`upd AS (UPDATE ${family}_resource r SET version_id = u.version_id, last_updated = u.last_updated, deleted = u.deleted, content = u.content
         FROM unnest(${arr(stay.map((v) => v.resourceKey), 'int8')}, ${arr(stay.map((v) => v.patientKey), 'int8')}, ${arr(stay.map((v) => Number(v.resource.meta.versionId)), 'int4')},
                     ${arr(stay.map((v) => v.resource.meta.lastUpdated), 'timestamptz')}, ${arr(stay.map((v) => v.deleted), 'bool')},
-                    ${arr(stay.map((v) => (v.deleted ? null : JSON.stringify(v.resource))), 'text')})
+                    ${arr(stay.map((v) => contentOf(v)), 'text')})
              AS u(resource_key, patient_key, version_id, last_updated, deleted, content)
         WHERE r.patient_key = u.patient_key AND r.resource_key = u.resource_key)`);
     }
@@ -357,7 +360,7 @@ function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): 
       SELECT * FROM unnest(${arr(inserted.map((v) => v.resourceKey), 'int8')}, ${arr(inserted.map((v) => v.patientKey), 'int8')},
         ${arr(inserted.map((v) => v.resource.resourceType), 'text')}, ${arr(inserted.map((v) => v.resource.id), 'text')},
         ${arr(inserted.map((v) => Number(v.resource.meta.versionId)), 'int4')}, ${arr(inserted.map((v) => v.resource.meta.lastUpdated), 'timestamptz')},
-        ${arr(inserted.map((v) => v.deleted), 'bool')}, ${arr(inserted.map((v) => (v.deleted ? null : JSON.stringify(v.resource))), 'text')}))`);
+        ${arr(inserted.map((v) => v.deleted), 'bool')}, ${arr(inserted.map((v) => contentOf(v)), 'text')}))`);
   }
   parts.push(...indexInserts(family, batch, arr));
   const history = `INSERT INTO ${family}_history (resource_key, patient_key, resource_type, id, version_id, last_updated, method, deleted, content)
@@ -365,7 +368,7 @@ function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): 
       ${arr(batch.map((v) => v.resource.resourceType), 'text')}, ${arr(batch.map((v) => v.resource.id), 'text')},
       ${arr(batch.map((v) => Number(v.resource.meta.versionId)), 'int4')}, ${arr(batch.map((v) => v.resource.meta.lastUpdated), 'timestamptz')},
       ${arr(batch.map((v) => v.method), 'text')}, ${arr(batch.map((v) => v.deleted), 'bool')},
-      ${arr(batch.map((v) => (v.deleted ? null : JSON.stringify(v.resource))), 'text')})`;
+      ${arr(batch.map((v) => contentOf(v)), 'text')})`;
   return [parts.length ? `WITH ${parts.join(',\n')}\n${history}` : history, params];
 }
 

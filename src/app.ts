@@ -12,7 +12,9 @@ import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
 import { registerFinanceApi } from './finance/api.js';
 import { registerFinancePages } from './finance/pages.js';
+import { registerBulkRoutes } from './fhir/bulk.js';
 import { registerBundleRoutes } from './fhir/bundle.js';
+import { registerEverythingRoutes } from './fhir/everything.js';
 import { registerFhirApi } from './fhir/http.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
@@ -88,6 +90,6 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   await registerGovernanceFeeds(app, context);
   await registerFinanceApi(app, context);
   await registerFinancePages(app, context);
-  await registerFhirApi(app, context, { operations: [registerBundleRoutes] });
+  await registerFhirApi(app, context, { operations: [registerBundleRoutes, registerEverythingRoutes, registerBulkRoutes] });
   return app;
 }

@@ -46,6 +46,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { openDatabase } from '../src/core/db/database.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -379,7 +380,11 @@ interface Server {
   profileDir: string | undefined;
   /** Connection to the bench database (server engine), for the backends' pids. */
   admin: pg.Client | undefined;
-  stop(): Promise<void>;
+  postgresCpu: PostgresCpuMeter | undefined;
+  /** The embedded engine's data directory. */
+  dataDir: string | undefined;
+  /** Stops the server; the database is dropped (or the directory deleted) unless --keep or keepData. */
+  stop(keepData?: boolean): Promise<void>;
 }
 
 function serverUrlFor(adminUrl: string): string {
@@ -398,8 +403,8 @@ async function adminQuery(sql: string): Promise<pg.QueryResult<Record<string, un
   }
 }
 
-/** Prepares an empty database (or reuses the kept one) and starts `npm start` on it. */
-async function startServer(engine: Engine, reuse: boolean): Promise<Server> {
+/** Prepares an empty database (or reuses the kept one, or `dataDir`) and starts `npm start` on it. */
+async function startServer(engine: Engine, reuse: boolean, existingDataDir?: string): Promise<Server> {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENICS_DEMO: 'false', HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
   delete env.DATABASE_URL;
   delete env.OPENICS_DATA_DIR;
@@ -411,8 +416,8 @@ async function startServer(engine: Engine, reuse: boolean): Promise<Server> {
     }
     env.DATABASE_URL = serverUrlFor(options.adminUrl);
   } else {
-    dataDir = options.keep || reuse ? KEPT_DATA_DIR : fs.mkdtempSync(path.join(os.tmpdir(), 'openics-bench-fhir-'));
-    if (!reuse) fs.rmSync(dataDir, { recursive: true, force: true });
+    dataDir = existingDataDir ?? (options.keep || reuse ? KEPT_DATA_DIR : fs.mkdtempSync(path.join(os.tmpdir(), 'openics-bench-fhir-')));
+    if (!reuse && existingDataDir === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
     env.OPENICS_DATA_DIR = dataDir;
   }
   const port = await freePort();
@@ -438,9 +443,11 @@ async function startServer(engine: Engine, reuse: boolean): Promise<Server> {
     await sleep(100);
   }
   let admin: pg.Client | undefined;
+  let postgresCpu: PostgresCpuMeter | undefined;
   if (engine === 'server') {
     admin = new pg.Client({ connectionString: serverUrlFor(options.adminUrl) });
     await admin.connect();
+    postgresCpu = new PostgresCpuMeter(admin);
   }
   return {
     engine,
@@ -449,7 +456,10 @@ async function startServer(engine: Engine, reuse: boolean): Promise<Server> {
     logFile,
     profileDir,
     admin,
-    async stop() {
+    postgresCpu,
+    dataDir,
+    async stop(keepData = false) {
+      postgresCpu?.stop();
       await admin?.end();
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -458,8 +468,8 @@ async function startServer(engine: Engine, reuse: boolean): Promise<Server> {
         await exited;
         clearTimeout(timer);
       }
-      if (engine === 'server' && !options.keep) await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
-      if (dataDir && !options.keep) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (engine === 'server' && !options.keep && !keepData) await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+      if (dataDir && !options.keep && !keepData) fs.rmSync(dataDir, { recursive: true, force: true });
       if (!options.keep) fs.rmSync(logFile, { force: true });
     },
   };
@@ -505,19 +515,58 @@ function serverNodePid(child: ChildProcess): number {
 
 interface CpuSample { at: number; server: number; serverMain: number; postgres: number; bench: number }
 
+/**
+ * CPU ms used by the bench database's PostgreSQL backends since the meter started. The pool
+ * closes idle connections and opens new ones, so backends are polled every 200 ms and each
+ * one's growth is added up; a backend that appeared since the last poll counts from zero.
+ */
+class PostgresCpuMeter {
+  private readonly seen = new Map<number, number>();
+  private total = 0;
+  private first = true;
+  private readonly timer: NodeJS.Timeout;
+  private polling: Promise<void> = Promise.resolve();
+
+  constructor(private readonly client: pg.Client) {
+    this.timer = setInterval(() => void this.poll(), 200);
+  }
+
+  async used(): Promise<number> {
+    await this.poll();
+    return this.total;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private poll(): Promise<void> {
+    this.polling = this.polling.then(async () => {
+      const { rows } = await this.client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [BENCH_DATABASE]).catch(() => ({ rows: [] as Array<{ pid: number }> }));
+      const now = new Map<number, number>();
+      for (const { pid } of rows) {
+        try {
+          now.set(pid, ticksOf(`/proc/${pid}/stat`) * 10);
+        } catch {
+          // the backend ended between the query and the read
+        }
+      }
+      for (const [pid, cpu] of now) {
+        const before = this.seen.get(pid);
+        if (before !== undefined) this.total += cpu - before;
+        else if (!this.first) this.total += cpu;
+      }
+      this.seen.clear();
+      for (const [pid, cpu] of now) this.seen.set(pid, cpu);
+      this.first = false;
+    });
+    return this.polling;
+  }
+}
+
 async function cpuSample(server: Server): Promise<CpuSample> {
   const node = processCpu(serverNodePid(server.child));
-  let postgres = 0;
-  if (server.admin) {
-    const { rows } = await server.admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [BENCH_DATABASE]);
-    for (const { pid } of rows) {
-      try {
-        postgres += ticksOf(`/proc/${pid}/stat`) * 10;
-      } catch {
-        // the backend ended between the query and the read
-      }
-    }
-  }
+  const postgres = server.postgresCpu ? await server.postgresCpu.used() : 0;
   const self = process.cpuUsage();
   return { at: performance.now(), server: processCpu(server.child.pid ?? 0).total, serverMain: node.mainThread, postgres, bench: (self.user + self.system) / 1000 };
 }
@@ -912,12 +961,38 @@ async function loadPatients(server: Server, caps: Capabilities, count: number): 
 
 interface Sampled { id: string; record: PatientRecord }
 
-async function search(server: Server, caps: Capabilities): Promise<ScenarioResult> {
+/**
+ * ANALYZE after a load, as autovacuum would do on a server within a minute or so. The embedded
+ * engine has no autovacuum, and the test server here runs with it off: without statistics the
+ * planner takes every index table for empty and searches take seconds. The embedded engine is
+ * single-user, so its server is stopped while this process opens the directory.
+ */
+async function analyze(current: { server: Server }): Promise<string> {
+  const started = performance.now();
+  const { server } = current;
+  let autovacuum = 'off (PGlite has no autovacuum)';
+  if (server.admin) {
+    autovacuum = String((await server.admin.query<{ autovacuum: string }>('SHOW autovacuum')).rows[0]?.autovacuum);
+    await server.admin.query('ANALYZE');
+  } else if (server.dataDir) {
+    await server.stop(true);
+    const db = await openDatabase({ dataDir: server.dataDir });
+    await db.query('ANALYZE');
+    await db.close();
+    current.server = await startServer('embedded', true, server.dataDir);
+  }
+  return `ANALYZE after loading took ${((performance.now() - started) / 1000).toFixed(0)} s (autovacuum: ${autovacuum}).`;
+}
+
+async function search(current: { server: Server }, caps: Capabilities): Promise<ScenarioResult> {
+  let server = current.server;
   const base: ScenarioResult = { scenario: 'search', engine: server.engine, capabilities: caps, loads: [], notes: [], targets: [] };
   if (!options.reuse) {
     const load = await loadPatients(server, caps, options.patients);
     base.loads.push(load);
     base.notes.push(`Loaded ${n0(options.patients)} patients, ${n0(load.units)} resources (${(load.units / options.patients).toFixed(1)} a patient) in ${load.seconds.toFixed(0)} s: ${n0(load.unitsPerSecond)} resources/s, ${load.errors} errors.`);
+    base.notes.push(await analyze(current));
+    server = current.server;
   } else {
     base.notes.push(`Reused the ${options.patients} patients loaded by an earlier run (--reuse).`);
   }
@@ -1135,20 +1210,21 @@ async function main(): Promise<void> {
   for (const engine of engines) {
     for (const scenario of scenarios) {
       const reuse = options.reuse && scenario === 'search';
-      const server = await startServer(engine, reuse);
+      const current = { server: await startServer(engine, reuse) };
+      const server = current.server;
       let result: ScenarioResult;
       try {
         const caps = await capabilities(server.port);
         process.stderr.write(`${engine} ${scenario}: ${JSON.stringify(caps)}\n`);
-        result = scenario === 'crud' ? await crud(server, caps) : scenario === 'bundle' ? await bundles(server, caps) : scenario === 'import' ? await bulkImport(server, caps) : await search(server, caps);
+        result = scenario === 'crud' ? await crud(server, caps) : scenario === 'bundle' ? await bundles(server, caps) : scenario === 'import' ? await bulkImport(server, caps) : await search(current, caps);
       } finally {
         agent.destroy();
-        await server.stop();
+        await current.server.stop();
       }
-      if (server.profileDir) {
-        const profile = summarizeProfiles(server.profileDir, result.loads.filter((l) => !l.name.startsWith('seed') && !l.name.startsWith('load')).map((l) => l.window));
+      if (current.server.profileDir) {
+        const profile = summarizeProfiles(current.server.profileDir, result.loads.filter((l) => !l.name.startsWith('seed') && !l.name.startsWith('load')).map((l) => l.window));
         if (profile) result.profile = profile;
-        process.stderr.write(`profile kept in ${server.profileDir}\n`);
+        process.stderr.write(`profile kept in ${current.server.profileDir}\n`);
       }
       results.push(result);
       process.stdout.write(`${table(result)}\n\n`);

@@ -688,6 +688,7 @@ describe('operations: metadata and $validate', () => {
         expression: ['Patient.id'],
       });
       expect(issuesOf(await op('POST', '/Patient/some-id/$validate?mode=update', { body: { ...newPatient(), id: 'other-id' } }))[0]).toMatchObject({ severity: 'error', expression: ['Patient.id'] });
+      expect(issuesOf(await op('POST', '/Patient/some-id/$validate?mode=update', { body: newPatient() }))[0]).toMatchObject({ severity: 'error', code: 'required', expression: ['Patient.id'] });
     });
 
     it('mode delete: fine for a resource that is there, an issue for one that is not', async () => {

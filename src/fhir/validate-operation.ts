@@ -69,9 +69,9 @@ async function validate(routes: FhirRoutes, type: string, id: string | undefined
     issues.push({ severity: 'error', code: 'invalid', diagnostics: `The resource's id "${resourceId}" does not match the id in the URL "${id}"`, expression: `${type}.id` });
   }
   if (request.mode === 'update') {
-    const updateId = id ?? resourceId;
-    if (updateId === undefined) issues.push({ severity: 'error', code: 'required', diagnostics: 'An update needs the resource id', expression: `${type}.id` });
-    else if (!isValidId(updateId)) issues.push({ severity: 'error', code: 'invalid', diagnostics: `"${updateId}" is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`, expression: `${type}.id` });
+    // R4 http.html#update: the body SHALL carry the id, and it must be the one in the URL.
+    if (resourceId === undefined) issues.push({ severity: 'error', code: 'required', diagnostics: 'An update needs the resource id in the body', expression: `${type}.id` });
+    else if (!isValidId(resourceId)) issues.push({ severity: 'error', code: 'invalid', diagnostics: `"${resourceId}" is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`, expression: `${type}.id` });
   }
   try {
     routes.store().check(resource, type);

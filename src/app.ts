@@ -14,8 +14,10 @@ import { registerFinanceApi } from './finance/api.js';
 import { registerFinancePages } from './finance/pages.js';
 import { registerBulkRoutes } from './fhir/bulk.js';
 import { registerBundleRoutes } from './fhir/bundle.js';
+import { registerCapabilityRoutes } from './fhir/capability.js';
 import { registerEverythingRoutes } from './fhir/everything.js';
 import { registerFhirApi } from './fhir/http.js';
+import { registerValidateRoutes } from './fhir/validate-operation.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
 import { registerGovernancePages } from './governance/pages.js';
@@ -90,6 +92,6 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   await registerGovernanceFeeds(app, context);
   await registerFinanceApi(app, context);
   await registerFinancePages(app, context);
-  await registerFhirApi(app, context, { operations: [registerBundleRoutes, registerEverythingRoutes, registerBulkRoutes] });
+  await registerFhirApi(app, context, { operations: [registerCapabilityRoutes, registerBundleRoutes, registerEverythingRoutes, registerBulkRoutes, registerValidateRoutes] });
   return app;
 }

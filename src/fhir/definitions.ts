@@ -66,7 +66,8 @@ export function loadFhirDefinitions(): void {
   const resourceTypes = new Set<string>();
   for (const entry of resources.entry ?? []) {
     const sd = entry.resource;
-    if (sd?.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract && sd.derivation === 'specialization') {
+    // The package also carries R4B's SubscriptionStatus (fhirVersion 4.3.0), which is not R4.
+    if (sd?.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract && sd.derivation === 'specialization' && sd.fhirVersion === '4.0.1') {
       resourceTypes.add(sd.type);
     }
   }

@@ -108,7 +108,7 @@ export function historyBundle(base: string, selfPath: string, entries: HistoryEn
     return `${base}${selfPath}?${params.toString()}`;
   };
   const links = [{ relation: 'self', url: link(offset) }];
-  if (offset + count < total) links.push({ relation: 'next', url: link(offset + count) });
+  if (count > 0 && offset + count < total) links.push({ relation: 'next', url: link(offset + count) });
   if (offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
   return {
     resourceType: 'Bundle',
@@ -129,6 +129,7 @@ function pageParams(query: Record<string, unknown>): { count: number; offset: nu
   const offset = query._offset === undefined ? 0 : Number(query._offset);
   if (!Number.isInteger(count) || count < 0 || count > 1000) throw invalid('_count must be a whole number from 0 to 1000', '_count');
   if (!Number.isInteger(offset) || offset < 0) throw invalid('_offset must be a whole number, 0 or more', '_offset');
+  if (query._at !== undefined) throw FhirError.of(400, 'not-supported', '_at is not supported on history; use _since (versions changed since an instant)', '_at');
   const since = typeof query._since === 'string' ? query._since : undefined;
   if (since !== undefined && Number.isNaN(Date.parse(since))) throw invalid('_since must be an instant such as 2024-01-01T00:00:00Z', '_since');
   return { count, offset, since };

@@ -101,8 +101,11 @@ export class FhirStore {
     return this.db.transaction((tx) => work(new FhirStore(withinTransaction(tx, this.db.engine), this.options)));
   }
 
-  /** Checks a resource as a create or update would, without writing it. */
-  check(resource: unknown, expectedType?: string): void {
+  /**
+   * Checks a resource as a create or update would, without writing it: throws a FhirError for
+   * errors, and returns the warnings (which do not stop a write) for $validate to report.
+   */
+  check(resource: unknown, expectedType?: string): Issue[] {
     if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
       throw invalid('The body must be a JSON object holding one FHIR resource');
     }
@@ -113,10 +116,12 @@ export class FhirStore {
     if (expectedType && type !== expectedType) {
       throw FhirError.of(400, 'invalid', `The body is a ${type} but the URL is for ${expectedType}`, 'resourceType');
     }
-    const issues = this.validator(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    const all = this.validator(resource);
+    const issues = all.filter((i) => i.severity === 'error' || i.severity === 'fatal');
     // 400 when the resource is not well-formed R4; 422 when it is, but breaks a rule (a binding,
     // an invariant, the NHS number check), as the FHIR http page distinguishes them.
     if (issues.length > 0) throw new FhirError(issues.some((i) => i.code === 'structure' || i.code === 'required') ? 400 : 422, issues);
+    return all;
   }
 
   async create(input: Resource): Promise<FhirResource> {
@@ -153,7 +158,9 @@ export class FhirStore {
   async update(type: string, id: string, input: Resource, options: UpdateOptions = {}): Promise<UpdateResult> {
     this.assertType(type);
     if (!isValidId(id)) throw invalid(`"${id}" is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`, 'id');
-    if (input.id !== undefined && input.id !== id) {
+    // R4 http.html#update: the body SHALL carry the id, and it must be the one in the URL.
+    if (input.id === undefined) throw FhirError.of(400, 'required', `The body of an update must carry the resource's id ("${id}")`, `${type}.id`);
+    if (input.id !== id) {
       throw FhirError.of(400, 'invalid', `The body's id "${String(input.id)}" does not match the id in the URL "${id}"`, `${type}.id`);
     }
     this.check(input, type);

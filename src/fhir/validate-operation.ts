@@ -74,7 +74,7 @@ async function validate(routes: FhirRoutes, type: string, id: string | undefined
     else if (!isValidId(resourceId)) issues.push({ severity: 'error', code: 'invalid', diagnostics: `"${resourceId}" is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`, expression: `${type}.id` });
   }
   try {
-    routes.store().check(resource, type);
+    issues.push(...routes.store().check(resource, type));
   } catch (error) {
     // 400 (not well-formed) and 422 (breaks a rule) are both findings of the check.
     if (!(error instanceof FhirError) || error.status >= 500) throw error;

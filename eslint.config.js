@@ -23,7 +23,7 @@ function boundaries(rules) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'coverage/', 'screenshots/', '**/*.mjs'] },
+  { ignores: ['node_modules/', 'data/', 'coverage/', 'screenshots/', '.scratch/', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -33,7 +33,7 @@ import { type TableFamily, isResourceType, patientCompartmentParams, resourceTyp
 import { baseUrl, type FhirRouteRegistrar, type FhirRoutes, preference, sendOutcome, sendResource } from './http.js';
 import { type IndexRows, indexResource, parseReference, patientKey, patientKeyOf } from './indexer.js';
 import { FhirError, type Issue, gone, invalid, notFound, operationOutcome } from './outcome.js';
-import { type FhirResource, type FhirStore, isValidId, stamp } from './store.js';
+import { type FhirResource, type FhirStore, isValidId, sameContent, stamp } from './store.js';
 
 export interface BulkSettings {
   /** Resources per output file. */
@@ -666,7 +666,7 @@ async function writeBatch(store: FhirStore, lines: readonly PreparedLine[], resu
       const versions: PendingVersion[] = [];
       for (const l of lines) {
         const row = existing.get(`${l.resource.resourceType}/${l.resource.id}`);
-        if (row && !row.deleted && row.content !== null && sameContent(row, l.resource)) {
+        if (row && !row.deleted && row.content !== null && unchanged(row, l.resource)) {
           counts.unchanged += 1;
           continue;
         }
@@ -707,30 +707,11 @@ async function writeBatch(store: FhirStore, lines: readonly PreparedLine[], resu
 }
 
 /** Identical apart from meta.versionId and meta.lastUpdated (as store.update judges it). */
-function sameContent(row: ExistingRow, input: Resource & { id: string }): boolean {
+function unchanged(row: ExistingRow, input: Resource & { id: string }): boolean {
   const content = row.content as string;
   // Fast path: a re-import of what was exported serializes to exactly the stored text.
   if (content === JSON.stringify(stamp(input, input.id, row.version_id, row.last_updated))) return true;
-  return comparable(JSON.parse(content) as Resource) === comparable(input);
-}
-
-function comparable(resource: Resource): string {
-  const { meta, ...rest } = resource;
-  const kept: Record<string, unknown> = { ...(meta ?? {}) };
-  delete kept.versionId;
-  delete kept.lastUpdated;
-  return canonicalJson({ ...rest, ...(Object.keys(kept).length ? { meta: kept } : {}) });
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return sameContent(JSON.parse(content) as Resource, input);
 }
 
 /** The import's answer: counts first, then each failed line's issues prefixed with its number. */

@@ -439,15 +439,17 @@ function checkVersion(type: string, id: string, row: CurrentRow | undefined, ifM
 }
 
 /** Identical apart from the server-managed meta fields: an update that changes nothing. */
-function sameContent(existing: FhirResource, input: Resource): boolean {
-  const strip = (r: Resource): string => {
-    const { meta, ...rest } = r;
-    const metaRest: Record<string, unknown> = { ...(meta ?? {}) };
-    delete metaRest.versionId;
-    delete metaRest.lastUpdated;
-    return canonicalJson({ ...rest, ...(Object.keys(metaRest).length ? { meta: metaRest } : {}) });
-  };
-  return strip(existing) === strip(input);
+export function sameContent(existing: Resource, input: Resource): boolean {
+  return comparableContent(existing) === comparableContent(input);
+}
+
+/** A resource as canonical JSON (sorted keys) without meta.versionId and meta.lastUpdated. */
+function comparableContent(resource: Resource): string {
+  const { meta, ...rest } = resource;
+  const metaRest: Record<string, unknown> = { ...(meta ?? {}) };
+  delete metaRest.versionId;
+  delete metaRest.lastUpdated;
+  return canonicalJson({ ...rest, ...(Object.keys(metaRest).length ? { meta: metaRest } : {}) });
 }
 
 function canonicalJson(value: unknown): string {

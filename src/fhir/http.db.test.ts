@@ -1,19 +1,15 @@
 /**
  * The FHIR REST interactions (https://hl7.org/fhir/R4/http.html) case by case over real HTTP:
  * status, headers and body of each, and the OperationOutcome of each error. Then the
- * CapabilityStatement and $validate, on an app of their own until app.ts registers them.
+ * CapabilityStatement and $validate.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Bundle, CapabilityStatement, CapabilityStatementRest, CodeSystem, OperationOutcome, Patient } from '@medplum/fhirtypes';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
-import { AppContext } from '../app.js';
-import { registerCapabilityRoutes } from './capability.js';
 import { loadFhirDefinitions, resourceTypes, searchParamsOf } from './definitions.js';
-import { MAX_BODY_BYTES, registerFhirApi } from './http.js';
-import { registerValidateRoutes } from './validate-operation.js';
+import { MAX_BODY_BYTES } from './http.js';
 
 interface Answer<T = Record<string, unknown>> {
   status: number;
@@ -546,26 +542,15 @@ describe('limits and unknown paths', () => {
   });
 });
 
-/**
- * The CapabilityStatement and $validate on an app of their own (the FHIR plugin alone, on the
- * same database) until app.ts registers them.
- */
+/** The CapabilityStatement and $validate. */
 describe('operations: metadata and $validate', () => {
-  let ops: FastifyInstance;
   let opsBase: string;
   const op = <T = Record<string, unknown>>(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer<T>> =>
     fhir<T>(method, path, { ...options, root: opsBase });
 
-  beforeAll(async () => {
-    const context = new AppContext();
-    context.setDatabase(t.database.db);
-    ops = Fastify({ logger: false });
-    await registerFhirApi(ops, context, { operations: [registerCapabilityRoutes, registerValidateRoutes] });
-    await ops.listen({ port: 0, host: '127.0.0.1' });
-    const address = ops.server.address();
-    opsBase = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/fhir`;
+  beforeAll(() => {
+    opsBase = `${t.url}/fhir`;
   });
-  afterAll(async () => ops.close());
 
   describe('GET /metadata', () => {
     it('is an active instance CapabilityStatement for FHIR 4.0.1, JSON only, naming this server', async () => {

@@ -32,7 +32,8 @@ describe('indexResource', () => {
   });
 
   it('splits a HumanName into its parts for string search, without accents or case', () => {
-    const rows = indexResource({ resourceType: 'Patient', id: 'x', name: [{ family: 'Zoë-Brontë', given: ['Ann', 'Marie'] }] }).string;
+    const patient = { resourceType: 'Patient', id: 'x', name: [{ family: 'Zoë-Brontë', given: ['Ann', 'Marie'] }] };
+    const rows = indexResource(patient).string;
     expect(rows.filter((r) => r.param === 'family').map((r) => r.normalized)).toEqual(['zoe-bronte']);
     expect(rows.filter((r) => r.param === 'given').map((r) => r.normalized)).toEqual(['ann', 'marie']);
   });

@@ -470,7 +470,9 @@ async function startServer(engine: Engine, reuse: boolean, existingDataDir?: str
       }
       if (engine === 'server' && !options.keep && !keepData) await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
       if (dataDir && !options.keep && !keepData) fs.rmSync(dataDir, { recursive: true, force: true });
-      if (!options.keep) fs.rmSync(logFile, { force: true });
+      // The server's log is kept when it did not stop cleanly (it crashed, or was killed), to say why.
+      if (!options.keep && child.exitCode === 0) fs.rmSync(logFile, { force: true });
+      else process.stderr.write(`server log kept in ${logFile} (exit ${child.exitCode ?? child.signalCode ?? '?'})\n`);
     },
   };
 }
@@ -1157,7 +1159,7 @@ function table(result: ScenarioResult): string {
     out.push('|---|---:|---:|---:|---:|---|---:|');
     for (const load of result.loads) {
       const c = load.cpuPerRequest;
-      out.push(`| ${load.name} | ${ms(c.server)} | ${ms(c.serverMainThread)} | ${result.engine === 'server' ? ms(c.postgres) : '(in the server)'} | ${ms(c.loadGenerator)} | ${load.coresBusy.server.toFixed(2)} / ${load.coresBusy.postgres.toFixed(2)} / ${load.coresBusy.loadGenerator.toFixed(2)} | ${n0(load.idleCeiling)} |`);
+      out.push(`| ${load.name} | ${ms(c.server)} | ${ms(c.serverMainThread)} | ${result.engine === 'server' ? ms(c.postgres) : '(in the server)'} | ${ms(c.loadGenerator)} | ${load.coresBusy.server.toFixed(2)} / ${load.coresBusy.postgres.toFixed(2)} / ${load.coresBusy.loadGenerator.toFixed(2)} | ${n0(load.idleCeiling)}${load.units !== load.requests && load.requests > 0 ? ` (${n0((load.idleCeiling * load.units) / load.requests)} resources/s)` : ''} |`);
     }
     const errors = result.loads.flatMap((l) => l.firstErrors);
     if (errors.length) out.push('', 'First errors:', '', ...errors.map((e) => `    ${e}`));

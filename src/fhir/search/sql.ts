@@ -437,7 +437,9 @@ function matchSql(sql: SqlBuilder, m: ValueMatch, x: string): string {
 function dateSql(sql: SqlBuilder, m: DateMatch, low: string, high: string): string {
   const lo = (): string => `${sql.bind(m.low)}::timestamptz`;
   const hi = (): string => `${sql.bind(m.high)}::timestamptz`;
-  const eq = (): string => `${low} >= ${lo()} AND ${high} <= ${hi()}`;
+  // `low <= hi` follows from the rest (low never exceeds high), but it bounds the index scan on
+  // (resource_type, param, low, high), which would otherwise run to the end of the index.
+  const eq = (): string => `${low} >= ${lo()} AND ${low} <= ${hi()} AND ${high} <= ${hi()}`;
   switch (m.prefix) {
     case 'eq':
       return eq();

@@ -254,28 +254,48 @@ const LOCAL_REFERENCE = (base: string): string => `(x.target_url IS NULL OR left
 interface ExportRow {
   resource_key: number;
   resource_type: string;
-  content: string;
-  cursor_time?: string;
+  /** Null for a candidate row that is not exported (not in the membership asked for). */
+  content: string | null;
 }
 
 /**
- * Every row of one type, in (last_updated, resource_key) order by keyset over the
- * (resource_type, last_updated) index, updated no later than the transaction time.
- * `membership` is an extra condition on `r` whose parameters start at $6.
+ * Plans here must not depend on statistics (the embedded engine never gathers any on its own):
+ * each query takes a page of candidates straight off an index whose order is the page order,
+ * then tests membership per candidate in a LATERAL subquery with LIMIT, which the planner cannot
+ * turn into a join over the whole reference table. A candidate that fails the test still moves
+ * the cursor on, so a page is never read twice.
  */
-async function* scanType(db: Queryable, batchSize: number, family: TableFamily, type: string, transactionTime: string, since: string | undefined, membership = '', membershipParams: unknown[] = []): AsyncGenerator<ExportRow[]> {
+function pageWithMembership(candidates: string, order: string, membership: string | undefined): string {
+  if (!membership) return `SELECT c.* FROM (${candidates}) c ORDER BY ${order}`;
+  return `SELECT c.resource_key, c.resource_type, c.cursor_time, CASE WHEN m.member THEN c.content END AS content
+    FROM (${candidates}) c LEFT JOIN LATERAL (SELECT true AS member WHERE ${membership} LIMIT 1) m ON true
+    ORDER BY ${order}`;
+}
+
+/**
+ * The reference rows of candidate `c`, as `x`, found by (resource_key) alone: OFFSET 0 keeps the
+ * planner from also using the (target_type, target_id) index for `target_type = 'Patient'`,
+ * which without statistics it took to be selective and read half a million entries per row.
+ */
+const REFERENCES_OF_C = `(SELECT * FROM fhir_patient_reference r WHERE r.patient_key = c.patient_key AND r.resource_key = c.resource_key OFFSET 0) x`;
+
+/**
+ * Every row of one type updated in [since, transactionTime], in (last_updated, resource_key)
+ * order by keyset over the (resource_type, last_updated, resource_key) index (migration 0006).
+ * `membership` is a condition on candidate `c`, with parameters from $6.
+ */
+async function* scanType(db: Queryable, batchSize: number, family: TableFamily, type: string, transactionTime: string, since: string | undefined, membership?: string, membershipParams: unknown[] = []): AsyncGenerator<ExportRow[]> {
   let cursorTime = '-infinity';
   let cursorKey = 0;
+  const candidates = `SELECT r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated, r.last_updated::text AS cursor_time, r.content FROM ${family}_resource r
+    WHERE r.resource_type = $1 AND r.last_updated <= $2::timestamptz AND r.last_updated >= GREATEST($3::timestamptz, $4::timestamptz)
+      AND (r.last_updated, r.resource_key) > ($3::timestamptz, $5::int8) AND NOT r.deleted
+    ORDER BY r.last_updated, r.resource_key LIMIT ${batchSize}`;
+  const sql = pageWithMembership(candidates, 'c.last_updated, c.resource_key', membership);
   for (;;) {
-    const { rows } = await db.query<ExportRow & { cursor_time: string }>(
-      `SELECT r.resource_key, r.resource_type, r.content, r.last_updated::text AS cursor_time FROM ${family}_resource r
-       WHERE r.resource_type = $1 AND NOT r.deleted AND r.last_updated <= $2::timestamptz AND r.last_updated >= GREATEST($3::timestamptz, $4::timestamptz)
-         AND (r.last_updated, r.resource_key) > ($3::timestamptz, $5::int8) ${membership}
-       ORDER BY r.last_updated, r.resource_key LIMIT ${batchSize}`,
-      [type, transactionTime, cursorTime, since ?? '-infinity', cursorKey, ...membershipParams],
-    );
+    const { rows } = await db.query<ExportRow & { cursor_time: string }>(sql, [type, transactionTime, cursorTime, since ?? '-infinity', cursorKey, ...membershipParams]);
     if (rows.length === 0) return;
-    yield rows;
+    yield rows.filter((r) => r.content !== null);
     const last = rows[rows.length - 1] as ExportRow & { cursor_time: string };
     cursorTime = last.cursor_time;
     cursorKey = last.resource_key;
@@ -283,18 +303,17 @@ async function* scanType(db: Queryable, batchSize: number, family: TableFamily, 
   }
 }
 
-/** Rows of the patient family by keyset on resource_key, for a condition on `r` (parameters from $4). */
-async function* scanByKey(db: Queryable, batchSize: number, condition: string, params: unknown[], transactionTime: string, since: string | undefined, from = 'fhir_patient_resource r'): AsyncGenerator<ExportRow[]> {
+/** Rows of the patient family in resource_key order, for candidates from `from` matching `condition` (parameters from $4). */
+async function* scanByKey(db: Queryable, batchSize: number, condition: string, params: unknown[], transactionTime: string, since: string | undefined, options: { from?: string; membership?: string } = {}): AsyncGenerator<ExportRow[]> {
   let cursor = 0;
+  const candidates = `SELECT DISTINCT ON (r.resource_key) r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated::text AS cursor_time, r.content FROM ${options.from ?? 'fhir_patient_resource r'}
+    WHERE r.resource_key > $1::int8 AND NOT r.deleted AND r.last_updated <= $2::timestamptz AND r.last_updated >= $3::timestamptz AND ${condition}
+    ORDER BY r.resource_key LIMIT ${batchSize}`;
+  const sql = pageWithMembership(candidates, 'c.resource_key', options.membership);
   for (;;) {
-    const { rows } = await db.query<ExportRow>(
-      `SELECT DISTINCT ON (r.resource_key) r.resource_key, r.resource_type, r.content FROM ${from}
-       WHERE r.resource_key > $1::int8 AND NOT r.deleted AND r.last_updated <= $2::timestamptz AND r.last_updated >= $3::timestamptz AND ${condition}
-       ORDER BY r.resource_key LIMIT ${batchSize}`,
-      [cursor, transactionTime, since ?? '-infinity', ...params],
-    );
+    const { rows } = await db.query<ExportRow>(sql, [cursor, transactionTime, since ?? '-infinity', ...params]);
     if (rows.length === 0) return;
-    yield rows;
+    yield rows.filter((r) => r.content !== null);
     cursor = (rows[rows.length - 1] as ExportRow).resource_key;
     if (rows.length < batchSize) return;
   }
@@ -331,7 +350,7 @@ async function runExport(db: Database, settings: BulkSettings, job: JobRow, para
   const { since, base } = parameters;
   const wanted = (t: string): boolean => parameters.types === undefined || parameters.types.includes(t);
   const emit = async (rows: readonly ExportRow[], label: string): Promise<void> => {
-    for (const row of rows) out.add(row.resource_type, row.content);
+    for (const row of rows) if (row.content !== null) out.add(row.resource_type, row.content);
     await out.flush(`${out.exported} resources exported; now ${label}`);
   };
 
@@ -341,16 +360,13 @@ async function runExport(db: Database, settings: BulkSettings, job: JobRow, para
     }
   } else if (parameters.level === 'patient') {
     for (const type of typesOf('fhir_patient').filter(wanted)) {
-      const membership =
-        type === 'Patient'
-          ? ''
-          : `AND EXISTS (SELECT 1 FROM fhir_patient_reference x WHERE x.patient_key = r.patient_key AND x.resource_key = r.resource_key
-               AND x.target_type = 'Patient' AND x.param = ANY($6::text[]) AND ${LOCAL_REFERENCE('$7')})`;
-      const params = type === 'Patient' ? [] : [patientCompartmentParams(type), base];
-      for await (const rows of scanType(db, batchSize, 'fhir_patient', type, transactionTime, since, membership, params)) await emit(rows, type);
+      // In some Patient's compartment: a reference to a Patient from one of its compartment parameters.
+      const membership = `EXISTS (SELECT 1 FROM ${REFERENCES_OF_C} WHERE x.target_type = 'Patient' AND x.param = ANY($6::text[]) AND ${LOCAL_REFERENCE('$7')})`;
+      const scan = type === 'Patient' ? scanType(db, batchSize, 'fhir_patient', type, transactionTime, since) : scanType(db, batchSize, 'fhir_patient', type, transactionTime, since, membership, [patientCompartmentParams(type), base]);
+      for await (const rows of scan) await emit(rows, type);
     }
     for (const type of typesOf('fhir_shared').filter(wanted)) {
-      const membership = `AND EXISTS (SELECT 1 FROM fhir_patient_reference x WHERE x.target_type = r.resource_type AND x.target_id = r.id AND ${LOCAL_REFERENCE('$6')})`;
+      const membership = `EXISTS (SELECT 1 FROM fhir_patient_reference x WHERE x.target_type = c.resource_type AND x.target_id = c.id AND ${LOCAL_REFERENCE('$6')})`;
       for await (const rows of scanType(db, batchSize, 'fhir_shared', type, transactionTime, since, membership, [base])) await emit(rows, type);
     }
   } else {
@@ -367,16 +383,16 @@ async function runExport(db: Database, settings: BulkSettings, job: JobRow, para
       const label = `Group members ${i + 1}-${i + ids.length} of ${patientIds.length}`;
       if (patientTypes.length) {
         const member = `x.target_type = 'Patient' AND x.target_id = ANY($4::text[]) AND (x.resource_type || ' ' || x.param) = ANY($6::text[]) AND ${LOCAL_REFERENCE('$8')}`;
-        const ownKeys = `r.patient_key = ANY($5::int8[]) AND r.resource_type = ANY($7::text[])
-          AND ((r.resource_type = 'Patient' AND r.id = ANY($4::text[]))
-            OR EXISTS (SELECT 1 FROM fhir_patient_reference x WHERE x.patient_key = r.patient_key AND x.resource_key = r.resource_key AND ${member}))`;
         const params = [ids, keys, compartmentPairs(), patientTypes, base];
-        for await (const rows of scanByKey(db, batchSize, ownKeys, params, transactionTime, since)) {
+        const ownKeys = 'r.patient_key = ANY($5::int8[]) AND r.resource_type = ANY($7::text[])';
+        const inCompartment = `(c.resource_type = 'Patient' AND c.id = ANY($4::text[]))
+          OR EXISTS (SELECT 1 FROM ${REFERENCES_OF_C} WHERE ${member})`;
+        for await (const rows of scanByKey(db, batchSize, ownKeys, params, transactionTime, since, { membership: inCompartment })) {
           await emit(rows.filter((r) => !elsewhere.has(r.resource_key)), label);
         }
         const otherKeys = `${member} AND x.patient_key <> ALL($5::int8[]) AND r.resource_type = ANY($7::text[])`;
         const from = 'fhir_patient_reference x JOIN fhir_patient_resource r ON r.patient_key = x.patient_key AND r.resource_key = x.resource_key';
-        for await (const rows of scanByKey(db, batchSize, otherKeys, params, transactionTime, since, from)) {
+        for await (const rows of scanByKey(db, batchSize, otherKeys, params, transactionTime, since, { from })) {
           const fresh = rows.filter((r) => !elsewhere.has(r.resource_key));
           for (const r of fresh) elsewhere.add(r.resource_key);
           await emit(fresh, label);

@@ -93,16 +93,16 @@ function membersStatement(source: string, query: EverythingQuery, params: unknow
   const memberOutput = output('m');
   const sharedOutput = output('s');
   // LATERAL with OFFSET 0 (which stops the planner flattening it) fixes the plan as member → its
-  // reference rows → each target by primary key. Without statistics (the embedded engine has
-  // none until something runs ANALYZE) the planner hash-joined every reference to a shared type.
+  // reference rows by resource_key → each target by primary key. Without statistics (the embedded
+  // engine has none until something runs ANALYZE) the planner otherwise read every reference to a
+  // shared type, through the (target_type, target_id) index.
   return `WITH member AS (${member})
     SELECT 'fhir_patient' AS family, m.resource_key, m.patient_key, m.resource_type, m.id FROM member m ${memberOutput}
     UNION ALL
     SELECT 'fhir_shared', s.resource_key, s.patient_key, s.resource_type, s.id
-    FROM (SELECT DISTINCT t.target_type, t.target_id FROM member m CROSS JOIN LATERAL (
-            SELECT x.target_type, x.target_id FROM fhir_patient_reference x
-            WHERE x.patient_key = m.patient_key AND x.resource_key = m.resource_key
-              AND x.target_type = ANY(${bind(sharedTypes())}::text[]) AND x.target_id IS NOT NULL AND ${localReference('x', '$4::text')} OFFSET 0) t) target
+    FROM (SELECT DISTINCT x.target_type, x.target_id FROM member m CROSS JOIN LATERAL (
+            SELECT * FROM fhir_patient_reference r WHERE r.patient_key = m.patient_key AND r.resource_key = m.resource_key OFFSET 0) x
+          WHERE x.target_type = ANY(${bind(sharedTypes())}::text[]) AND x.target_id IS NOT NULL AND ${localReference('x', '$4::text')}) target
     CROSS JOIN LATERAL (SELECT * FROM fhir_shared_resource s WHERE s.resource_type = target.target_type AND s.id = target.target_id AND NOT s.deleted OFFSET 0) s
     ${sharedOutput}`;
 }

@@ -31,7 +31,7 @@ import type { Database, Queryable } from '../core/db/database.js';
 import { fhirDateRange } from './dates.js';
 import { type TableFamily, isResourceType, patientCompartmentParams, resourceTypes, tableFamily } from './definitions.js';
 import { baseUrl, type FhirRouteRegistrar, type FhirRoutes, preference, sendOutcome, sendResource } from './http.js';
-import { type IndexRows, indexResource, parseReference, patientKey, patientKeyOf } from './indexer.js';
+import { INDEX_TABLES, type IndexRows, indexResource, parseReference, patientKey, patientKeyOf } from './indexer.js';
 import { FhirError, type Issue, gone, invalid, notFound, operationOutcome } from './outcome.js';
 import { type FhirResource, type FhirStore, isValidId, sameContent, stamp } from './store.js';
 
@@ -525,6 +525,8 @@ export interface ImportOptions {
   maxErrors?: number;
   /** Filled with where the time went, when given. */
   profile?: ImportProfile;
+  /** Refresh the planner's statistics of tables the import grew by a tenth or more (default true). */
+  analyze?: boolean;
 }
 
 interface PreparedLine {
@@ -596,6 +598,7 @@ export async function importNdjson(store: FhirStore, input: AsyncIterable<string
     });
   };
 
+  const families = new Set<TableFamily>();
   let lineNo = 0;
   const source = typeof input === 'string' ? linesOf(input) : input;
   for await (const raw of source) {
@@ -614,11 +617,30 @@ export async function importNdjson(store: FhirStore, input: AsyncIterable<string
     if (inBatch.has(key) || batch.length >= batchSize) await flush();
     batch.push(prepared);
     inBatch.add(key);
+    families.add(prepared.family);
   }
   await flush();
   await writing;
   if (writeError !== undefined) throw writeError;
+  if (options.analyze !== false && result.created + result.updated > 0) await analyzeGrownTables(store.db, [...families]);
   return result;
+}
+
+/**
+ * ANALYZE the tables of these families that have grown by a tenth since their statistics were
+ * taken (or never had any). Searches and $everything plan from those statistics; the server's
+ * autovacuum catches up within a minute or so, but the embedded engine never gathers any itself.
+ * Growth is read from the table's size on disk against the pages counted at the last ANALYZE.
+ */
+async function analyzeGrownTables(db: Queryable, families: readonly TableFamily[]): Promise<void> {
+  const tables = families.flatMap((family) => [`${family}_resource`, ...INDEX_TABLES.map((t) => `${family}_${t}`)]);
+  const { rows } = await db.query<{ name: string; never: boolean; analysed: number; now: number }>(
+    `SELECT t AS name, c.reltuples < 0 AS never, c.relpages AS analysed, pg_relation_size(c.oid) / current_setting('block_size')::int AS now
+     FROM unnest($1::text[]) AS t JOIN pg_class c ON c.oid = to_regclass(t)`,
+    [tables],
+  );
+  const grown = rows.filter((r) => r.never || r.now > r.analysed * 1.1 + 8).map((r) => r.name);
+  if (grown.length) await db.query(`ANALYZE ${grown.join(', ')}`);
 }
 
 function prepareLine(store: FhirStore, text: string, line: number, profile: ImportProfile | undefined): PreparedLine | { issues: Issue[] } {

@@ -33,7 +33,7 @@ import { type TableFamily, isResourceType, patientCompartmentParams, resourceTyp
 import { baseUrl, type FhirRouteRegistrar, type FhirRoutes, preference, sendOutcome, sendResource } from './http.js';
 import { INDEX_TABLES, type IndexRows, indexResource, parseReference, patientKey, patientKeyOf } from './indexer.js';
 import { FhirError, type Issue, gone, invalid, notFound, operationOutcome } from './outcome.js';
-import { type FhirResource, type FhirStore, isValidId, sameContent, stamp } from './store.js';
+import { type CurrentRow, type FhirResource, type FhirStore, isValidId, sameContent, stamp } from './store.js';
 
 export interface BulkSettings {
   /** Resources per output file. */
@@ -538,15 +538,9 @@ interface PreparedLine {
   serverId: boolean;
 }
 
-interface ExistingRow {
+interface ExistingRow extends CurrentRow {
   resource_type: string;
   id: string;
-  resource_key: number;
-  patient_key: number;
-  version_id: number;
-  last_updated: Date;
-  deleted: boolean;
-  content: string | null;
 }
 
 type PendingVersion = Parameters<FhirStore['writeVersions']>[0][number];

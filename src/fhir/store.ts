@@ -77,7 +77,8 @@ interface PendingVersion {
   deleted: boolean;
 }
 
-interface CurrentRow {
+/** The current row of a resource, as an update or an import reads it before writing. */
+export interface CurrentRow {
   resource_key: number;
   patient_key: number;
   version_id: number;

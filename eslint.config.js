@@ -43,10 +43,12 @@ export default tseslint.config(
   // Dependencies point one way (ARCHITECTURE.md): core ← web ← fhir ← structure ← governance ← finance.
   // A module may use the AppContext type from app.ts, but never import app.ts, main.ts or demo.ts.
   ...boundaries([
-    ['src/core/**/*.ts', ['web', 'fhir', 'structure', 'governance', 'finance', 'cli']],
-    ['src/web/**/*.ts', ['fhir', 'structure', 'governance', 'finance', 'cli']],
-    ['src/fhir/**/*.ts', ['structure', 'governance', 'finance', 'cli']],
-    ['src/structure/**/*.ts', ['governance', 'finance', 'cli']],
+    ['src/core/**/*.ts', ['web', 'fhir', 'structure', 'synthetic', 'access', 'governance', 'finance', 'cli']],
+    ['src/web/**/*.ts', ['fhir', 'structure', 'synthetic', 'access', 'governance', 'finance', 'cli']],
+    ['src/fhir/**/*.ts', ['structure', 'synthetic', 'access', 'governance', 'finance', 'cli']],
+    ['src/structure/**/*.ts', ['synthetic', 'access', 'governance', 'finance', 'cli']],
+    ['src/synthetic/**/*.ts', ['access', 'governance', 'finance', 'cli']],
+    ['src/access/**/*.ts', ['governance', 'finance', 'cli']],
     ['src/governance/**/*.ts', ['finance', 'cli']],
     ['src/finance/**/*.ts', ['cli']],
   ]),

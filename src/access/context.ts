@@ -104,4 +104,6 @@ export interface AccessRecord {
   /** Why refused, or the break-glass reason. */
   detail?: string;
   at: Date;
+  /** The client's network address (IP) as the server saw it, when known (AuditEvent.agent.network). */
+  network?: string;
 }

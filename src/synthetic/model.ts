@@ -117,6 +117,24 @@ export interface AreaOrganisations {
   ambulanceTrust: { code: string; name: string };
   /** Upper-tier councils (social care) by ONS code. */
   councils: { code: string; name: string }[];
+  /**
+   * Who serves the residents of each district, keyed by `Resident.lad` (LAD 2019 code; the 2021
+   * code of a merged district is a key too). Plain data so it crosses to worker threads. Read it
+   * through `acuteTrustFor`, `communityTrustFor`, `mentalHealthTrustFor`, `ambulanceTrustFor` and
+   * `councilFor` in geography.ts, which fall back to the area-wide fields above when absent.
+   */
+  districts?: Record<string, DistrictOrganisations>;
+}
+
+/** The organisations that serve one district's residents (built by geography.ts). */
+export interface DistrictOrganisations {
+  /** Acute trusts the district's residents use, with shares summing to 1 (largest first). */
+  acuteTrusts: { code: string; name: string; share: number }[];
+  communityTrust: { code: string; name: string };
+  mentalHealthTrust: { code: string; name: string };
+  ambulanceTrust: { code: string; name: string };
+  /** Upper-tier council (social care authority). */
+  council: { code: string; name: string };
 }
 
 export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';

@@ -1,0 +1,514 @@
+/**
+ * The feeds stage: a resident's `HeldRecord[]` become each holder's own records, as that
+ * organisation's system would send them.
+ *
+ * For every holder that holds anything about the resident (always the registered practice) it
+ * makes a Patient that is *that holder's copy* of the demographics, with the holder's own local
+ * identifier and the flaws its kind of system has (flaws.ts): a missing NHS number, a typo, a
+ * nickname, an old surname or address, a wrong date of birth, an unrecorded death. Then it places
+ * the holder's records: an opaque id for each (ids.ts), `meta.source` naming the holder's system,
+ * `ref(key)` references rewritten to `Type/id`, the subject/patient element pointing at the
+ * holder's Patient, and `reference: "Organization/<code>"` added to every ODS reference. Each
+ * organisation a copy refers to comes back as an Organization resource (id = its code), which the
+ * writer emits once per holder feed.
+ *
+ * Everything is a pure function of (resident, records, area, seed, draws): the same input gives
+ * the same output byte for byte.
+ */
+import type { Identifier, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import { type Draws, FLAW_RATES, type SourceKind, respaced, typo, wrongBirthDate } from './flaws.js';
+import { type CopyKey, FeedIds } from './ids.js';
+import { type Address, type AreaOrganisations, type HeldRecord, NHS_NUMBER_SYSTEM, ODS_SYSTEM, type Resident, sourceUri } from './model.js';
+
+export const NHS_NUMBER_VERIFICATION_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
+export const NHS_NUMBER_VERIFICATION_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland';
+export const ETHNIC_CATEGORY_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory';
+export const ETHNIC_CATEGORY_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland';
+const ORGANIZATION_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/organization-type';
+const IDENTIFIER_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+
+/** A placed resource: it has its id. */
+export type PlacedResource = Resource & { id: string };
+
+/** What the ground truth says about one holder's copy of one resident. */
+export interface GroundTruthLink {
+  resident: string;
+  holder: string;
+  /** The id of the holder's Patient. */
+  patient: string;
+  /** The holder's local identifier of the resident. */
+  identifier: { system: string; value: string };
+  /** The flaws this copy carries (see `Flaw`), for scoring record matching. */
+  flaws: Flaw[];
+}
+
+/** The flaws a copy can carry, as recorded in the ground truth. */
+export type Flaw =
+  | 'no-nhs-number'
+  | 'untraced-nhs-number'
+  | 'family-typo'
+  | 'given-typo'
+  | 'nickname'
+  | 'old-surname'
+  | 'name-spacing'
+  | 'first-given-only'
+  | 'birth-date'
+  | 'old-address'
+  | 'death-not-recorded';
+
+/** One holder's records about one resident, placed and ready to write. */
+export interface HolderFeed {
+  holder: string;
+  kind: SourceKind;
+  /** The name of the holder's system in `meta.source`, e.g. `pas`. */
+  system: string;
+  patient: Patient & { id: string };
+  /** The holder's records, in the order history.ts gave them. */
+  records: PlacedResource[];
+  /** Every organisation the Patient and records refer to, in order of first reference. */
+  organizations: Array<Organization & { id: string }>;
+  link: GroundTruthLink;
+}
+
+/** A nickname for a given name (Bill for William), or undefined when there is none. */
+export type NicknameOf = (given: string, draws: Draws) => string | undefined;
+
+export interface FeedOptions {
+  /** Nicknames for the nickname flaw; without it, that flaw never happens. */
+  nickname?: NicknameOf;
+}
+
+/** Which element of each resource type refers to the Patient (R4). Types not listed get none. */
+export const PATIENT_ELEMENT: Readonly<Record<string, 'subject' | 'patient' | 'beneficiary' | 'for' | 'subject[]' | 'participant.actor'>> = {
+  Account: 'subject[]',
+  AdverseEvent: 'subject',
+  AllergyIntolerance: 'patient',
+  Appointment: 'participant.actor',
+  Basic: 'subject',
+  BodyStructure: 'patient',
+  CarePlan: 'subject',
+  CareTeam: 'subject',
+  ChargeItem: 'subject',
+  Claim: 'patient',
+  ClinicalImpression: 'subject',
+  Communication: 'subject',
+  CommunicationRequest: 'subject',
+  Composition: 'subject',
+  Condition: 'subject',
+  Consent: 'patient',
+  Coverage: 'beneficiary',
+  DetectedIssue: 'patient',
+  DeviceRequest: 'subject',
+  DeviceUseStatement: 'subject',
+  DiagnosticReport: 'subject',
+  DocumentReference: 'subject',
+  Encounter: 'subject',
+  EpisodeOfCare: 'patient',
+  ExplanationOfBenefit: 'patient',
+  FamilyMemberHistory: 'patient',
+  Flag: 'subject',
+  Goal: 'subject',
+  ImagingStudy: 'subject',
+  Immunization: 'patient',
+  ImmunizationRecommendation: 'patient',
+  Invoice: 'subject',
+  List: 'subject',
+  Media: 'subject',
+  MedicationAdministration: 'subject',
+  MedicationDispense: 'subject',
+  MedicationRequest: 'subject',
+  MedicationStatement: 'subject',
+  NutritionOrder: 'patient',
+  Observation: 'subject',
+  Procedure: 'subject',
+  QuestionnaireResponse: 'subject',
+  RelatedPerson: 'patient',
+  RiskAssessment: 'subject',
+  ServiceRequest: 'subject',
+  Specimen: 'subject',
+  Task: 'for',
+  VisionPrescription: 'patient',
+};
+
+/** The name of each kind's system in `meta.source`. GP practices use one of the two main GP systems. */
+function systemOf(kind: SourceKind, holder: string): string {
+  switch (kind) {
+    case 'gp':
+      // About half of English practices use EMIS Web and most of the rest SystmOne.
+      return hash32(holder) % 100 < 55 ? 'gp-emis' : 'gp-systmone';
+    case 'acute':
+      return 'pas';
+    case 'community':
+    case 'mental-health':
+      return 'rio';
+    case 'social-care':
+      return 'mosaic';
+    case 'ambulance':
+      return 'cad';
+  }
+}
+
+/** FNV-1a, for stable small choices from a code (not for ids). */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+interface LocalIdScheme {
+  /** The last segment of the identifier system. */
+  name: string;
+  typeCode: 'MR' | 'PI';
+  typeDisplay: string;
+  /** How many numbers the system's range holds (residents beyond it cannot be numbered). */
+  size: number;
+  format(holder: string, n: number, firstSeen: string): string;
+}
+
+const LOCAL_IDS: Readonly<Record<SourceKind, LocalIdScheme>> = {
+  // GP systems number patients from 1 upwards within the practice.
+  gp: { name: 'gp-patient-number', typeCode: 'PI', typeDisplay: 'Patient internal identifier', size: 9_999_999, format: (_h, n) => String(n + 1) },
+  // Hospital numbers: a letter the trust uses and seven digits.
+  acute: { name: 'hospital-number', typeCode: 'MR', typeDisplay: 'Medical record number', size: 10_000_000, format: (h, n) => `${String.fromCharCode(65 + (hash32(h) % 26))}${String(n).padStart(7, '0')}` },
+  // RiO client ids: seven digits.
+  community: { name: 'client-id', typeCode: 'PI', typeDisplay: 'Patient internal identifier', size: 9_000_000, format: (_h, n) => String(1_000_000 + n) },
+  'mental-health': { name: 'client-id', typeCode: 'PI', typeDisplay: 'Patient internal identifier', size: 9_000_000, format: (_h, n) => String(1_000_000 + n) },
+  // Social care person ids: six or seven digits.
+  'social-care': { name: 'person-id', typeCode: 'PI', typeDisplay: 'Patient internal identifier', size: 9_900_000, format: (_h, n) => String(100_000 + n) },
+  // Ambulance patient records are made at an incident: the date of the first one and a number.
+  ambulance: { name: 'incident-patient-id', typeCode: 'PI', typeDisplay: 'Patient internal identifier', size: 10_000_000, format: (_h, n, first) => `${first.slice(2, 4)}${first.slice(5, 7)}${first.slice(8, 10)}-${String(n).padStart(7, '0')}` },
+};
+
+/**
+ * The identifier system of a holder's local patient identifiers, following NHS England's
+ * convention for local identifiers (`https://fhir.<ODS code>.nhs.uk/Id/<name>`); councils, which
+ * have no nhs.uk name, get the same shape under gov.uk.
+ */
+export function localIdentifierSystem(holder: string, kind: SourceKind): string {
+  const domain = kind === 'social-care' ? 'gov.uk' : 'nhs.uk';
+  return `https://fhir.${holder.toLowerCase()}.${domain}/Id/${LOCAL_IDS[kind].name}`;
+}
+
+/** The resident's sequence number, from its id ("R0000123" → 123). */
+function sequenceOf(residentId: string): number {
+  const n = Number(residentId.replace(/^\D+/, ''));
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`resident id ${JSON.stringify(residentId)} does not end in a sequence number`);
+  return n;
+}
+
+/** The date a record is about (the first of the usual date elements), YYYY-MM-DD. */
+export function recordDate(resource: Resource): string | undefined {
+  const r = resource as unknown as Record<string, unknown>;
+  for (const key of ['effectiveDateTime', 'performedDateTime', 'occurrenceDateTime', 'authoredOn', 'onsetDateTime', 'recordedDate', 'issued', 'date', 'created', 'start', 'dateAsserted']) {
+    const value = r[key];
+    if (typeof value === 'string') return value.slice(0, 10);
+  }
+  for (const key of ['period', 'effectivePeriod', 'performedPeriod', 'occurrencePeriod']) {
+    const value = r[key] as { start?: unknown } | undefined;
+    if (typeof value?.start === 'string') return value.start.slice(0, 10);
+  }
+  return undefined;
+}
+
+function fhirAddress(address: Address): { use: 'home'; line: string[]; city: string; postalCode: string } {
+  return { use: 'home', line: [address.line], city: address.town, postalCode: address.postcode };
+}
+
+/** Builds each holder's copy; construct once per area and seed (it caches what it looks up). */
+export class Feeds {
+  private readonly kinds = new Map<string, SourceKind>();
+  private readonly organisations = new Map<string, { name: string; type: 'prov' | 'govt' }>();
+  private readonly ids: FeedIds;
+
+  constructor(
+    readonly area: AreaOrganisations,
+    readonly seed: number,
+    private readonly options: FeedOptions = {},
+  ) {
+    this.ids = new FeedIds(seed);
+    const note = (code: string, name: string, type: 'prov' | 'govt', kind?: SourceKind): void => {
+      if (!this.organisations.has(code)) this.organisations.set(code, { name, type });
+      if (kind !== undefined && !this.kinds.has(code)) this.kinds.set(code, kind);
+    };
+    // Order matters where one trust plays two parts (a combined community and mental health
+    // trust, an acute trust that runs community services): the first part named wins.
+    for (const p of area.practices) note(p.code, p.name, 'prov', 'gp');
+    for (const t of area.acuteTrusts) note(t.code, t.name, 'prov', 'acute');
+    note(area.mentalHealthTrust.code, area.mentalHealthTrust.name, 'prov', 'mental-health');
+    note(area.communityTrust.code, area.communityTrust.name, 'prov', 'community');
+    note(area.ambulanceTrust.code, area.ambulanceTrust.name, 'prov', 'ambulance');
+    for (const c of area.councils) note(c.code, c.name, 'govt', 'social-care');
+    note(area.icb.code, area.icb.name, 'govt');
+  }
+
+  /** What kind of system a holder runs; an unknown holder is an error of history.ts. */
+  kindOf(holder: string): SourceKind {
+    const kind = this.kinds.get(holder);
+    if (kind === undefined) throw new Error(`records are held by ${holder}, which is not a practice, trust or council of ${this.area.icb.code}`);
+    return kind;
+  }
+
+  /** The Organization resource of a code (its id is the code), the same whichever feed it is in. */
+  organization(code: string, display?: string): Organization & { id: string } {
+    const known = this.organisations.get(code);
+    return {
+      resourceType: 'Organization',
+      id: code,
+      identifier: [{ system: ODS_SYSTEM, value: code }],
+      active: true,
+      type: [{ coding: [known?.type === 'govt' ? { system: ORGANIZATION_TYPE_SYSTEM, code: 'govt', display: 'Government' } : { system: ORGANIZATION_TYPE_SYSTEM, code: 'prov', display: 'Healthcare Provider' }] }],
+      name: known?.name ?? display ?? code,
+    };
+  }
+
+  /**
+   * Each holder's feed for one resident: the registered practice first, then the other holders
+   * in code order. `random` is the resident's own stream; each holder's flaws draw from a fork of
+   * it named by the holder, so adding a holder never changes another holder's copy.
+   */
+  feedsOf(resident: Resident, records: readonly HeldRecord[], random: { fork(label: number): Draws }): HolderFeed[] {
+    const byHolder = new Map<string, HeldRecord[]>();
+    byHolder.set(resident.practice, []);
+    for (const record of records) {
+      let list = byHolder.get(record.holder);
+      if (list === undefined) {
+        list = [];
+        byHolder.set(record.holder, list);
+      }
+      list.push(record);
+    }
+    const holders = [...byHolder.keys()].sort((a, b) => (a === resident.practice ? -1 : b === resident.practice ? 1 : a < b ? -1 : a > b ? 1 : 0));
+    return holders.map((holder) => this.holderFeed(resident, holder, byHolder.get(holder) ?? [], random.fork(hash32(holder))));
+  }
+
+  private holderFeed(resident: Resident, holder: string, held: readonly HeldRecord[], draws: Draws): HolderFeed {
+    const kind = this.kindOf(holder);
+    const system = systemOf(kind, holder);
+    const source = sourceUri(holder, system);
+    const copy = this.ids.copyKey(holder, resident.id);
+
+    let firstSeen: string | undefined;
+    let seenOnDeathDate = false;
+    for (const record of held) {
+      const date = recordDate(record.resource);
+      if (date === undefined) continue;
+      if (firstSeen === undefined || date < firstSeen) firstSeen = date;
+      if (date === resident.deathDate) seenOnDeathDate = true;
+    }
+
+    const { patient, link } = this.patientCopy(resident, holder, kind, source, copy, firstSeen, seenOnDeathDate, draws);
+    const organizations = new Map<string, string | undefined>();
+    organizations.set(resident.practice, undefined);
+    organizations.set(holder, undefined);
+
+    // Every record's id first, so references can point forwards as well as back.
+    const targets = new Map<string, string>();
+    for (const record of held) {
+      if (targets.has(record.key)) throw new Error(`two records of resident ${resident.id} at ${holder} have the key ${JSON.stringify(record.key)}`);
+      targets.set(record.key, `${record.resource.resourceType}/${this.ids.resourceId(copy, record.key)}`);
+    }
+    const patientReference = `Patient/${patient.id}`;
+    const placed = held.map((record) => this.place(record, targets, source, patientReference, organizations, resident.id));
+
+    return {
+      holder,
+      kind,
+      system,
+      patient,
+      records: placed,
+      organizations: [...organizations].map(([code, display]) => this.organization(code, display)),
+      link,
+    };
+  }
+
+  private patientCopy(
+    resident: Resident,
+    holder: string,
+    kind: SourceKind,
+    source: string,
+    copy: CopyKey,
+    firstSeen: string | undefined,
+    seenOnDeathDate: boolean,
+    draws: Draws,
+  ): { patient: Patient & { id: string }; link: GroundTruthLink } {
+    const rates = FLAW_RATES[kind];
+    const flaws: Flaw[] = [];
+    // Every draw is made whether or not it applies, in a fixed order, so one flaw's rate never
+    // shifts another's draws.
+    const noNhsNumber = draws.chance(rates.missingNhsNumber);
+    const untraced = draws.chance(rates.untracedNhsNumber);
+    const nameTypo = draws.chance(rates.nameTypo);
+    const typoInFamily = draws.chance(0.6);
+    const nickname = draws.chance(rates.nickname);
+    const oldSurname = draws.chance(rates.oldSurname);
+    const spacing = draws.chance(rates.nameSpacing);
+    const firstGivenOnly = draws.chance(rates.firstGivenOnly);
+    const birthDateError = draws.chance(rates.birthDateError);
+    const oldAddress = draws.chance(rates.oldAddress);
+    const deathKnown = draws.chance(rates.deathKnown);
+
+    // The registered practice saw the resident at registration, before any of its records.
+    const knownSince = kind === 'gp' ? '0000-00-00' : (firstSeen ?? '9999-99-99');
+
+    let family = resident.family;
+    if (oldSurname && resident.previousFamily !== undefined && knownSince < resident.previousFamily.until) {
+      family = resident.previousFamily.family;
+      flaws.push('old-surname');
+    }
+    let given = resident.given.slice();
+    if (firstGivenOnly && given.length > 1) {
+      given = given.slice(0, 1);
+      flaws.push('first-given-only');
+    }
+    if (nickname && this.options.nickname !== undefined && given[0] !== undefined) {
+      const short = this.options.nickname(given[0], draws);
+      if (short !== undefined && short !== given[0]) {
+        given[0] = short;
+        flaws.push('nickname');
+      }
+    }
+    if (spacing) {
+      const other = respaced(family, draws);
+      if (other !== undefined) {
+        family = other;
+        flaws.push('name-spacing');
+      }
+    }
+    if (nameTypo) {
+      if (typoInFamily || given[0] === undefined) {
+        const wrong = typo(family, draws);
+        if (wrong !== family) {
+          family = wrong;
+          flaws.push('family-typo');
+        }
+      } else {
+        const wrong = typo(given[0], draws);
+        if (wrong !== given[0]) {
+          given[0] = wrong;
+          flaws.push('given-typo');
+        }
+      }
+    }
+    let birthDate = resident.birthDate;
+    if (birthDateError) {
+      birthDate = wrongBirthDate(birthDate, draws);
+      flaws.push('birth-date');
+    }
+    let address = resident.address;
+    if (oldAddress && resident.previousAddress !== undefined && knownSince < resident.previousAddress.until) {
+      address = resident.previousAddress.address;
+      flaws.push('old-address');
+    }
+    let deceased: string | undefined;
+    if (resident.deathDate !== undefined) {
+      if (deathKnown || seenOnDeathDate) deceased = resident.deathDate;
+      else flaws.push('death-not-recorded');
+    }
+
+    const scheme = LOCAL_IDS[kind];
+    const localNumber = this.ids.localNumber(holder, sequenceOf(resident.id), scheme.size);
+    const local = { system: localIdentifierSystem(holder, kind), value: scheme.format(holder, localNumber, firstSeen ?? '2000-01-01') };
+    const identifier: Identifier[] = [{ use: 'usual', type: { coding: [{ system: IDENTIFIER_TYPE_SYSTEM, code: scheme.typeCode, display: scheme.typeDisplay }] }, ...local }];
+    if (noNhsNumber) {
+      flaws.push('no-nhs-number');
+    } else {
+      if (untraced) flaws.push('untraced-nhs-number');
+      const [code, display] = untraced ? ['02', 'Number present but not traced'] : ['01', 'Number present and verified'];
+      identifier.push({
+        extension: [{ url: NHS_NUMBER_VERIFICATION_URL, valueCodeableConcept: { coding: [{ system: NHS_NUMBER_VERIFICATION_SYSTEM, code, display }] } }],
+        use: 'official',
+        system: NHS_NUMBER_SYSTEM,
+        value: resident.nhsNumber,
+      });
+    }
+
+    const practice = this.organisations.get(resident.practice);
+    const patient: Patient & { id: string } = {
+      resourceType: 'Patient',
+      id: copy.patientId,
+      meta: { source },
+      ...(kind === 'ambulance' ? {} : { extension: [{ url: ETHNIC_CATEGORY_URL, valueCodeableConcept: { coding: [{ system: ETHNIC_CATEGORY_SYSTEM, code: resident.ethnicity }] } }] }),
+      identifier,
+      name: [{ use: 'official', family, given }],
+      gender: resident.sex,
+      birthDate,
+      ...(deceased === undefined ? {} : { deceasedDateTime: deceased }),
+      address: [fhirAddress(address)],
+      generalPractitioner: [{ reference: `Organization/${resident.practice}`, identifier: { system: ODS_SYSTEM, value: resident.practice }, ...(practice ? { display: practice.name } : {}) }],
+      managingOrganization: { reference: `Organization/${holder}`, identifier: { system: ODS_SYSTEM, value: holder } },
+    };
+    return { patient, link: { resident: resident.id, holder, patient: patient.id, identifier: local, flaws } };
+  }
+
+  private place(record: HeldRecord, targets: ReadonlyMap<string, string>, source: string, patientReference: string, organizations: Map<string, string | undefined>, residentId: string): PlacedResource {
+    const input = record.resource as unknown as Record<string, unknown>;
+    const type = record.resource.resourceType;
+    const ref = targets.get(record.key) ?? '';
+    const id = ref.slice(type.length + 1);
+    const placed: Record<string, unknown> = { resourceType: type, id, meta: { ...(record.resource.meta ?? {}), source } };
+    const walk = (node: unknown): unknown => this.rewrite(node, targets, organizations, record, residentId);
+    for (const key in input) {
+      if (key === 'resourceType' || key === 'id' || key === 'meta') continue;
+      placed[key] = walk(input[key]);
+    }
+    const element = PATIENT_ELEMENT[type];
+    const subject: Reference = { reference: patientReference };
+    if (element === 'subject[]') {
+      if (placed.subject === undefined) placed.subject = [subject];
+    } else if (element === 'participant.actor') {
+      const participants = Array.isArray(placed.participant) ? (placed.participant as unknown[]) : [];
+      placed.participant = [{ actor: subject, status: 'accepted' }, ...participants];
+    } else if (element !== undefined && placed[element] === undefined) {
+      placed[element] = subject;
+    }
+    return placed as unknown as PlacedResource;
+  }
+
+  /**
+   * Rewrites `#key` references and completes ODS references, copying only what changes (history.ts
+   * may share constant objects between records).
+   */
+  private rewrite(node: unknown, targets: ReadonlyMap<string, string>, organizations: Map<string, string | undefined>, record: HeldRecord, residentId: string): unknown {
+    if (typeof node !== 'object' || node === null) return node;
+    if (Array.isArray(node)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < node.length; i++) {
+        const item: unknown = node[i];
+        const next = this.rewrite(item, targets, organizations, record, residentId);
+        if (next !== item) {
+          out ??= node.slice();
+          out[i] = next;
+        }
+      }
+      return out ?? node;
+    }
+    const object = node as Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
+    const reference = object.reference;
+    if (typeof reference === 'string' && reference.startsWith('#')) {
+      const target = targets.get(reference.slice(1));
+      if (target === undefined) {
+        throw new Error(`a ${record.resource.resourceType} (key ${record.key}) of resident ${residentId} at ${record.holder} refers to ${reference}, which is no record of the same resident at the same holder`);
+      }
+      out = { ...object, reference: target };
+    } else if (reference === undefined) {
+      const identifier = object.identifier as { system?: unknown; value?: unknown } | undefined;
+      if (identifier !== null && typeof identifier === 'object' && !Array.isArray(identifier) && identifier.system === ODS_SYSTEM && typeof identifier.value === 'string') {
+        const code = identifier.value;
+        if (!organizations.has(code) || organizations.get(code) === undefined) organizations.set(code, typeof object.display === 'string' ? object.display : organizations.get(code));
+        out = { reference: `Organization/${code}`, ...object };
+      }
+    }
+    for (const key in object) {
+      if (key === 'reference') continue;
+      const child = object[key];
+      if (typeof child !== 'object' || child === null) continue;
+      const next = this.rewrite(child, targets, organizations, record, residentId);
+      if (next !== child) {
+        out ??= { ...object };
+        out[key] = next;
+      }
+    }
+    return out ?? object;
+  }
+}

@@ -219,6 +219,7 @@ export class Feeds {
   private readonly kinds = new Map<string, SourceKind>();
   private readonly organisations = new Map<string, { name: string; type: 'prov' | 'govt' }>();
   private readonly ids: FeedIds;
+  private readonly made = new Map<string, Organization & { id: string }>();
 
   constructor(
     readonly area: AreaOrganisations,
@@ -248,8 +249,23 @@ export class Feeds {
     return kind;
   }
 
-  /** The Organization resource of a code (its id is the code), the same whichever feed it is in. */
+  /**
+   * The Organization resource of a code (its id is the code), the same whichever feed it is in.
+   * Made once per code and shared: treat it as read-only.
+   */
   organization(code: string, display?: string): Organization & { id: string } {
+    // Only the area's own organisations are cached: the name of any other comes from the copy's
+    // own reference, so it never depends on which resident a worker happened to see first.
+    if (!this.organisations.has(code)) return this.makeOrganization(code, display);
+    let made = this.made.get(code);
+    if (made === undefined) {
+      made = this.makeOrganization(code, undefined);
+      this.made.set(code, made);
+    }
+    return made;
+  }
+
+  private makeOrganization(code: string, display: string | undefined): Organization & { id: string } {
     const known = this.organisations.get(code);
     return {
       resourceType: 'Organization',

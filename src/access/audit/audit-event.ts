@@ -270,7 +270,7 @@ export function toAuditEvent(record: AccessRecord, sequence: number): AuditEvent
       type: [{ system: SOURCE_TYPE, code: '4', display: 'Application Server' }],
     },
     ...(entities.length > 0 ? { entity: entities } : {}),
-  } as AuditEvent;
+  };
 }
 
 function uniquePatients(ids: readonly string[] | undefined): string[] {

@@ -84,6 +84,13 @@ export interface Resident {
   household?: string;
   /** Mother's resident id, for children born in the window or living with their mother. */
   mother?: string;
+  /**
+   * Birth dates (YYYY-MM-DD) of the children this resident gave birth to within the history
+   * window, set by population.ts on the mother of each baby it makes (so the mother's delivery
+   * and the baby's birth agree). history.ts makes her pregnancy, antenatal care and delivery from
+   * it; when it is undefined, history.ts draws births from ONS age-specific fertility rates.
+   */
+  births?: string[];
   smoking: SmokingStatus;
   /** Frailty category (eFI bands) for residents aged 65+; 'fit' otherwise. */
   frailty: Frailty;

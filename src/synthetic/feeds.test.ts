@@ -10,8 +10,7 @@ import { TEST_AREA, testRecords, testResident } from './testing.js';
 
 beforeAll(() => loadFhirDefinitions());
 
-const NICKNAMES: Record<string, string> = { William: 'Bill', Margaret: 'Maggie', Thomas: 'Tom', Elizabeth: 'Liz' };
-const feeds = new Feeds(TEST_AREA, 42, { nickname: (given) => NICKNAMES[given] });
+const feeds = new Feeds(TEST_AREA, 42);
 
 function feedsFor(sequence: number, f: Feeds = feeds): { resident: Resident; feeds: HolderFeed[] } {
   const resident = testResident(sequence);
@@ -167,6 +166,22 @@ describe('flaws', () => {
     expect(known('gp')).toBeGreaterThan(0.97);
     expect(known('ambulance')).toBeLessThan(0.6);
   }, 60_000);
+
+  it('include nicknames and other spellings from names.ts', () => {
+    const seen = new Map<string, Set<string>>();
+    for (let i = 0; i < 3000; i++) {
+      for (const feed of feedsFor(i).feeds) {
+        for (const flaw of ['nickname', 'spelling-variant'] as const) {
+          if (!feed.link.flaws.includes(flaw)) continue;
+          const names = seen.get(flaw) ?? new Set<string>();
+          names.add(`${feed.patient.name?.[0]?.given?.[0] ?? ''} ${feed.patient.name?.[0]?.family ?? ''}`);
+          seen.set(flaw, names);
+        }
+      }
+    }
+    expect([...(seen.get('nickname') ?? [])].some((n) => /^(Bill|Will|Billy|Tom|Tommy|Liz|Beth|Betty|Lizzie|Maggie|Peggy|Meg) /.test(n))).toBe(true);
+    expect([...(seen.get('spelling-variant') ?? [])].some((n) => n.endsWith(' Smyth'))).toBe(true);
+  }, 30_000);
 
   it('keep an old surname or address only where the holder knew the resident before the change', () => {
     let oldSurnames = 0;

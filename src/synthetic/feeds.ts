@@ -19,6 +19,7 @@ import type { Identifier, Organization, Patient, Reference, Resource } from '@me
 import { type Draws, FLAW_RATES, type SourceKind, respaced, typo, wrongBirthDate } from './flaws.js';
 import { type CopyKey, FeedIds } from './ids.js';
 import { type Address, type AreaOrganisations, type HeldRecord, NHS_NUMBER_SYSTEM, ODS_SYSTEM, type Resident, sourceUri } from './model.js';
+import { NICKNAMES, SPELLING_VARIANTS } from './names.js';
 
 export const NHS_NUMBER_VERIFICATION_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
 export const NHS_NUMBER_VERIFICATION_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland';
@@ -49,6 +50,7 @@ export type Flaw =
   | 'family-typo'
   | 'given-typo'
   | 'nickname'
+  | 'spelling-variant'
   | 'old-surname'
   | 'name-spacing'
   | 'first-given-only'
@@ -74,9 +76,16 @@ export interface HolderFeed {
 export type NicknameOf = (given: string, draws: Draws) => string | undefined;
 
 export interface FeedOptions {
-  /** Nicknames for the nickname flaw; without it, that flaw never happens. */
+  /** Nicknames for the nickname flaw (default: names.ts `NICKNAMES`). */
   nickname?: NicknameOf;
+  /** Groups of spellings of one name for the spelling-variant flaw (default: names.ts `SPELLING_VARIANTS`). */
+  spellingVariants?: readonly (readonly string[])[];
 }
+
+const nicknameFromNames: NicknameOf = (given, draws) => {
+  const options = NICKNAMES[given];
+  return options === undefined || options.length === 0 ? undefined : draws.pick(options);
+};
 
 /** Which element of each resource type refers to the Patient (R4). Types not listed get none. */
 export const PATIENT_ELEMENT: Readonly<Record<string, 'subject' | 'patient' | 'beneficiary' | 'for' | 'subject[]' | 'participant.actor'>> = {
@@ -220,25 +229,37 @@ export class Feeds {
   private readonly organisations = new Map<string, { name: string; type: 'prov' | 'govt' }>();
   private readonly ids: FeedIds;
   private readonly made = new Map<string, Organization & { id: string }>();
+  private readonly nickname: NicknameOf;
+  /** Each name that can be spelt another way → its other spellings. */
+  private readonly variants = new Map<string, string[]>();
 
   constructor(
     readonly area: AreaOrganisations,
     readonly seed: number,
-    private readonly options: FeedOptions = {},
+    options: FeedOptions = {},
   ) {
     this.ids = new FeedIds(seed);
+    this.nickname = options.nickname ?? nicknameFromNames;
+    for (const group of options.spellingVariants ?? SPELLING_VARIANTS) {
+      for (const name of group) this.variants.set(name, group.filter((other) => other !== name));
+    }
     const note = (code: string, name: string, type: 'prov' | 'govt', kind?: SourceKind): void => {
       if (!this.organisations.has(code)) this.organisations.set(code, { name, type });
       if (kind !== undefined && !this.kinds.has(code)) this.kinds.set(code, kind);
     };
     // Order matters where one trust plays two parts (a combined community and mental health
     // trust, an acute trust that runs community services): the first part named wins.
+    // The organisations serving each district come after the area-wide ones.
+    const districts = Object.keys(area.districts ?? {})
+      .sort()
+      .map((lad) => area.districts?.[lad])
+      .filter((d) => d !== undefined);
     for (const p of area.practices) note(p.code, p.name, 'prov', 'gp');
-    for (const t of area.acuteTrusts) note(t.code, t.name, 'prov', 'acute');
-    note(area.mentalHealthTrust.code, area.mentalHealthTrust.name, 'prov', 'mental-health');
-    note(area.communityTrust.code, area.communityTrust.name, 'prov', 'community');
-    note(area.ambulanceTrust.code, area.ambulanceTrust.name, 'prov', 'ambulance');
-    for (const c of area.councils) note(c.code, c.name, 'govt', 'social-care');
+    for (const t of [...area.acuteTrusts, ...districts.flatMap((d) => d.acuteTrusts)]) note(t.code, t.name, 'prov', 'acute');
+    for (const t of [area.mentalHealthTrust, ...districts.map((d) => d.mentalHealthTrust)]) note(t.code, t.name, 'prov', 'mental-health');
+    for (const t of [area.communityTrust, ...districts.map((d) => d.communityTrust)]) note(t.code, t.name, 'prov', 'community');
+    for (const t of [area.ambulanceTrust, ...districts.map((d) => d.ambulanceTrust)]) note(t.code, t.name, 'prov', 'ambulance');
+    for (const c of [...area.councils, ...districts.map((d) => d.council)]) note(c.code, c.name, 'govt', 'social-care');
     note(area.icb.code, area.icb.name, 'govt');
   }
 
@@ -349,8 +370,8 @@ export class Feeds {
   ): { patient: Patient & { id: string }; link: GroundTruthLink } {
     const rates = FLAW_RATES[kind];
     const flaws: Flaw[] = [];
-    // Every draw is made whether or not it applies, in a fixed order, so one flaw's rate never
-    // shifts another's draws.
+    // Every decision is drawn first, in a fixed order, whether or not it can apply, so whether
+    // one flaw happens never shifts the draws that decide another.
     const noNhsNumber = draws.chance(rates.missingNhsNumber);
     const untraced = draws.chance(rates.untracedNhsNumber);
     const nameTypo = draws.chance(rates.nameTypo);
@@ -362,6 +383,8 @@ export class Feeds {
     const birthDateError = draws.chance(rates.birthDateError);
     const oldAddress = draws.chance(rates.oldAddress);
     const deathKnown = draws.chance(rates.deathKnown);
+    const variant = draws.chance(rates.spellingVariant);
+    const variantInFamily = draws.chance(0.5);
 
     // The registered practice saw the resident at registration, before any of its records.
     const knownSince = kind === 'gp' ? '0000-00-00' : (firstSeen ?? '9999-99-99');
@@ -376,11 +399,24 @@ export class Feeds {
       given = given.slice(0, 1);
       flaws.push('first-given-only');
     }
-    if (nickname && this.options.nickname !== undefined && given[0] !== undefined) {
-      const short = this.options.nickname(given[0], draws);
+    if (nickname && given[0] !== undefined) {
+      const short = this.nickname(given[0], draws);
       if (short !== undefined && short !== given[0]) {
         given[0] = short;
         flaws.push('nickname');
+      }
+    }
+    if (variant) {
+      // The family name or the first given name, whichever has another spelling (family first when both do).
+      const familyOthers = this.variants.get(family);
+      const givenOthers = given[0] === undefined || flaws.includes('nickname') ? undefined : this.variants.get(given[0]);
+      const inFamily = familyOthers !== undefined && (variantInFamily || givenOthers === undefined);
+      if (inFamily) {
+        family = draws.pick(familyOthers);
+        flaws.push('spelling-variant');
+      } else if (givenOthers !== undefined) {
+        given[0] = draws.pick(givenOthers);
+        flaws.push('spelling-variant');
       }
     }
     if (spacing) {

@@ -45,15 +45,17 @@ export interface FlawRates {
   deathKnown: number;
   /** Only the first given name is held (middle names dropped). */
   firstGivenOnly: number;
+  /** Of residents with a name spelt more than one way (Stephen/Steven, Clarke/Clark): another spelling. */
+  spellingVariant: number;
 }
 
 export const FLAW_RATES: Readonly<Record<SourceKind, FlawRates>> = {
-  gp: { missingNhsNumber: 0, untracedNhsNumber: 0, nameTypo: 0.003, nickname: 0.005, oldSurname: 0.05, nameSpacing: 0.05, birthDateError: 0.001, oldAddress: 0.05, deathKnown: 0.99, firstGivenOnly: 0 },
-  acute: { missingNhsNumber: 0.02, untracedNhsNumber: 0.01, nameTypo: 0.015, nickname: 0.02, oldSurname: 0.3, nameSpacing: 0.2, birthDateError: 0.004, oldAddress: 0.35, deathKnown: 0.8, firstGivenOnly: 0.1 },
-  community: { missingNhsNumber: 0.03, untracedNhsNumber: 0.02, nameTypo: 0.015, nickname: 0.03, oldSurname: 0.3, nameSpacing: 0.2, birthDateError: 0.004, oldAddress: 0.3, deathKnown: 0.7, firstGivenOnly: 0.1 },
-  'mental-health': { missingNhsNumber: 0.05, untracedNhsNumber: 0.03, nameTypo: 0.02, nickname: 0.04, oldSurname: 0.35, nameSpacing: 0.2, birthDateError: 0.005, oldAddress: 0.35, deathKnown: 0.6, firstGivenOnly: 0.1 },
-  'social-care': { missingNhsNumber: 0.15, untracedNhsNumber: 0.1, nameTypo: 0.025, nickname: 0.05, oldSurname: 0.4, nameSpacing: 0.3, birthDateError: 0.008, oldAddress: 0.4, deathKnown: 0.85, firstGivenOnly: 0.2 },
-  ambulance: { missingNhsNumber: 0.25, untracedNhsNumber: 0.2, nameTypo: 0.04, nickname: 0.06, oldSurname: 0.5, nameSpacing: 0.4, birthDateError: 0.03, oldAddress: 0.25, deathKnown: 0.4, firstGivenOnly: 0.7 },
+  gp: { missingNhsNumber: 0, untracedNhsNumber: 0, nameTypo: 0.003, nickname: 0.005, oldSurname: 0.05, nameSpacing: 0.05, birthDateError: 0.001, oldAddress: 0.05, deathKnown: 0.99, firstGivenOnly: 0, spellingVariant: 0.01 },
+  acute: { missingNhsNumber: 0.02, untracedNhsNumber: 0.01, nameTypo: 0.015, nickname: 0.02, oldSurname: 0.3, nameSpacing: 0.2, birthDateError: 0.004, oldAddress: 0.35, deathKnown: 0.8, firstGivenOnly: 0.1, spellingVariant: 0.05 },
+  community: { missingNhsNumber: 0.03, untracedNhsNumber: 0.02, nameTypo: 0.015, nickname: 0.03, oldSurname: 0.3, nameSpacing: 0.2, birthDateError: 0.004, oldAddress: 0.3, deathKnown: 0.7, firstGivenOnly: 0.1, spellingVariant: 0.05 },
+  'mental-health': { missingNhsNumber: 0.05, untracedNhsNumber: 0.03, nameTypo: 0.02, nickname: 0.04, oldSurname: 0.35, nameSpacing: 0.2, birthDateError: 0.005, oldAddress: 0.35, deathKnown: 0.6, firstGivenOnly: 0.1, spellingVariant: 0.05 },
+  'social-care': { missingNhsNumber: 0.15, untracedNhsNumber: 0.1, nameTypo: 0.025, nickname: 0.05, oldSurname: 0.4, nameSpacing: 0.3, birthDateError: 0.008, oldAddress: 0.4, deathKnown: 0.85, firstGivenOnly: 0.2, spellingVariant: 0.08 },
+  ambulance: { missingNhsNumber: 0.25, untracedNhsNumber: 0.2, nameTypo: 0.04, nickname: 0.06, oldSurname: 0.5, nameSpacing: 0.4, birthDateError: 0.03, oldAddress: 0.25, deathKnown: 0.4, firstGivenOnly: 0.7, spellingVariant: 0.1 },
 };
 
 /** The draws the flaws need; the generator's seeded `Random` (random.ts) has them all. */

@@ -28,7 +28,7 @@ const record = (overrides: Partial<AccessRecord> = {}): AccessRecord => ({
 
 describe('an access as a FHIR AuditEvent', () => {
   it('is valid FHIR R4 for every kind of action and outcome', () => {
-    const actions = ['read', 'vread', 'search', 'history', 'create', 'update', 'patch', 'delete', 'export', 'import', 'operation', 'break-glass', 'login', 'logout', 'token', 'audit-read', 'review', 'something-new'];
+    const actions = ['read', 'vread', 'search', 'history', 'create', 'update', 'patch', 'delete', 'export', 'import', 'operation', 'search-type', 'search-system', 'history-instance', 'history-type', 'everything', 'validate', 'capabilities', 'break-glass', 'login', 'logout', 'token', 'audit-read', 'review', 'something-new'];
     for (const action of actions) {
       for (const outcome of ['success', 'refused', 'failure'] as const) {
         const event = toAuditEvent(record({ action, outcome, detail: 'a reason', what: 'Observation?patient=p1&code=http://loinc.org|8480-6', network: '10.0.0.8' }), 7);

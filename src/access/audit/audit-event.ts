@@ -64,9 +64,16 @@ function eventKind(action: string): EventKind {
     case 'vread':
       return { type: REST, subtype: interaction(action), action: 'R' };
     case 'history':
-      return { type: REST, subtype: interaction('history'), action: 'R' };
+    case 'history-instance':
+    case 'history-type':
+    case 'history-system':
+      return { type: REST, subtype: interaction(action), action: 'R' };
     case 'search':
-      return { type: REST, subtype: interaction('search'), action: 'E' };
+    case 'search-type':
+    case 'search-system':
+      return { type: REST, subtype: interaction(action), action: 'E' };
+    case 'capabilities':
+      return { type: REST, subtype: interaction('capabilities'), action: 'R' };
     case 'create':
       return { type: REST, subtype: interaction('create'), action: 'C' };
     case 'update':
@@ -75,6 +82,8 @@ function eventKind(action: string): EventKind {
     case 'delete':
       return { type: REST, subtype: interaction('delete'), action: 'D' };
     case 'operation':
+    case 'everything':
+    case 'validate':
       return { type: REST, subtype: interaction('operation'), action: 'E' };
     case 'transaction':
     case 'batch':

@@ -28,11 +28,13 @@ import { Readable } from 'node:stream';
 import type { Parameters as FhirParameters, Group, Resource } from '@medplum/fhirtypes';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database, Queryable } from '../core/db/database.js';
+import { type FhirAccessPolicy, FhirAccessDenied } from './access.js';
 import { fhirDateRange } from './dates.js';
 import { type TableFamily, isResourceType, patientCompartmentParams, resourceTypes, tableFamily } from './definitions.js';
-import { baseUrl, type FhirRouteRegistrar, type FhirRoutes, preference, sendOutcome, sendResource } from './http.js';
+import { baseUrl, type FhirRequestAccess, type FhirRouteRegistrar, type FhirRoutes, preference, sendOutcome, sendResource } from './http.js';
 import { INDEX_TABLES, type IndexRows, indexResource, parseReference, patientKey, patientKeyOf } from './indexer.js';
 import { FhirError, type Issue, gone, invalid, notFound, operationOutcome } from './outcome.js';
+import { SqlBuilder } from './search/sql.js';
 import { type CurrentRow, type FhirResource, type FhirStore, isValidId, sameContent, stamp } from './store.js';
 
 export interface BulkSettings {
@@ -68,6 +70,10 @@ export interface ExportParameters {
   since?: string | undefined;
   /** This server's FHIR base URL as the client used it. */
   base: string;
+  /** Who asked (`FhirAccessPolicy.owner`): only they may poll, download or cancel. */
+  owner?: string | undefined;
+  /** The requester's access policy as `persist()` gave it; the job runs under it (null: unrestricted). */
+  access?: unknown;
 }
 
 const UNSUPPORTED = new Set(['_typeFilter', '_elements', 'patient', 'includeAssociatedData', '_outputOrganizedBy']);
@@ -253,6 +259,7 @@ const LOCAL_REFERENCE = (base: string): string => `(x.target_url IS NULL OR left
 
 interface ExportRow {
   resource_key: number;
+  patient_key: number | string;
   resource_type: string;
   /** Null for a candidate row that is not exported (not in the membership asked for). */
   content: string | null;
@@ -267,7 +274,7 @@ interface ExportRow {
  */
 function pageWithMembership(candidates: string, order: string, membership: string | undefined): string {
   if (!membership) return `SELECT c.* FROM (${candidates}) c ORDER BY ${order}`;
-  return `SELECT c.resource_key, c.resource_type, c.cursor_time, CASE WHEN m.member THEN c.content END AS content
+  return `SELECT c.resource_key, c.patient_key, c.resource_type, c.cursor_time, CASE WHEN m.member THEN c.content END AS content
     FROM (${candidates}) c LEFT JOIN LATERAL (SELECT true AS member WHERE ${membership} LIMIT 1) m ON true
     ORDER BY ${order}`;
 }
@@ -284,9 +291,14 @@ const REFERENCES_OF_C = `(SELECT * FROM fhir_patient_reference r WHERE r.patient
  * order by keyset over the (resource_type, last_updated, resource_key) index (migration 0006).
  * `membership` is a condition on candidate `c`, with parameters from $6.
  */
-async function* scanType(db: Queryable, batchSize: number, family: TableFamily, type: string, transactionTime: string, since: string | undefined, membership?: string, membershipParams: unknown[] = []): AsyncGenerator<ExportRow[]> {
+async function* scanType(db: Queryable, batchSize: number, family: TableFamily, type: string, transactionTime: string, since: string | undefined, membership?: string, membershipParams: unknown[] = [], access?: ExportAccess): AsyncGenerator<ExportRow[]> {
   let cursorTime = '-infinity';
   let cursorKey = 0;
+  const filter = access?.filter(family, 'c', 5 + membershipParams.length);
+  if (filter) {
+    membership = membership ? `(${membership}) AND (${filter.text})` : filter.text;
+    membershipParams = [...membershipParams, ...filter.values];
+  }
   const candidates = `SELECT r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated, r.last_updated::text AS cursor_time, r.content FROM ${family}_resource r
     WHERE r.resource_type = $1 AND r.last_updated <= $2::timestamptz AND r.last_updated >= GREATEST($3::timestamptz, $4::timestamptz)
       AND (r.last_updated, r.resource_key) > ($3::timestamptz, $5::int8) AND NOT r.deleted
@@ -304,8 +316,13 @@ async function* scanType(db: Queryable, batchSize: number, family: TableFamily, 
 }
 
 /** Rows of the patient family in resource_key order, for candidates from `from` matching `condition` (parameters from $4). */
-async function* scanByKey(db: Queryable, batchSize: number, condition: string, params: unknown[], transactionTime: string, since: string | undefined, options: { from?: string; membership?: string } = {}): AsyncGenerator<ExportRow[]> {
+async function* scanByKey(db: Queryable, batchSize: number, condition: string, params: unknown[], transactionTime: string, since: string | undefined, options: { from?: string; membership?: string; access?: ExportAccess | undefined } = {}): AsyncGenerator<ExportRow[]> {
   let cursor = 0;
+  const filter = options.access?.filter('fhir_patient', 'c', 3 + params.length);
+  if (filter) {
+    options = { ...options, membership: options.membership ? `(${options.membership}) AND (${filter.text})` : filter.text };
+    params = [...params, ...filter.values];
+  }
   const candidates = `SELECT DISTINCT ON (r.resource_key) r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated::text AS cursor_time, r.content FROM ${options.from ?? 'fhir_patient_resource r'}
     WHERE r.resource_key > $1::int8 AND NOT r.deleted AND r.last_updated <= $2::timestamptz AND r.last_updated >= $3::timestamptz AND ${condition}
     ORDER BY r.resource_key LIMIT ${batchSize}`;
@@ -334,43 +351,84 @@ function groupPatientIds(group: Group, base: string): string[] {
   return [...ids];
 }
 
-async function readGroup(db: Queryable, id: string): Promise<Group> {
-  const { rows } = await db.query<{ deleted: boolean; content: string | null }>(`SELECT deleted, content FROM ${tableFamily('Group')}_resource WHERE resource_type = 'Group' AND id = $1`, [id]);
+async function readGroup(db: Queryable, id: string, access?: FhirAccessPolicy): Promise<Group> {
+  const family = tableFamily('Group');
+  const sql = new SqlBuilder({ baseUrl: '' });
+  const where = `g.resource_type = 'Group' AND g.id = ${sql.bind(id)}`;
+  const filter = access && !access.unrestricted ? access.rowFilter(sql, family, 'g') : null;
+  const { rows } = await db.query<{ deleted: boolean; content: string | null; patient_key: number; visible: boolean }>(
+    `SELECT g.deleted, g.content, g.patient_key, ${filter ? `(${filter})` : 'true'} AS visible FROM ${family}_resource g WHERE ${where}`,
+    sql.values,
+  );
   const row = rows[0];
   if (!row) throw notFound('Group', id);
+  if (!row.visible && access) throw await access.refuseHidden({ family, type: 'Group', id, patientKey: Number(row.patient_key) });
   if (row.deleted || row.content === null) throw gone('Group', id);
   return JSON.parse(row.content) as Group;
 }
 
+/**
+ * The requester's access policy as a job applies it: row filters whose placeholders follow the
+ * statement's own parameters, and the transform for each exported line.
+ */
+class ExportAccess {
+  constructor(readonly policy: FhirAccessPolicy) {}
+
+  /** The policy's condition on `alias`, its placeholders numbered after `before` parameters. */
+  filter(family: TableFamily, alias: string, before: number): { text: string; values: unknown[] } | undefined {
+    const sql = new SqlBuilder({ baseUrl: '' });
+    for (let i = 0; i < before; i++) sql.bind(null);
+    const text = this.policy.rowFilter(sql, family, alias);
+    return text ? { text, values: sql.values.slice(before) } : undefined;
+  }
+
+  line(content: string): string {
+    const transform = this.policy.transform;
+    return transform ? JSON.stringify(transform(JSON.parse(content) as Resource)) : content;
+  }
+}
+
+/** At most this many Patients are named in an export's audit record; the count is always given. */
+const MAX_AUDITED_PATIENTS = 10_000;
+
 /** Runs one export to completion (or until cancelled), writing files and then the manifest. */
-async function runExport(db: Database, settings: BulkSettings, job: JobRow, parameters: ExportParameters, signal: AbortSignal): Promise<void> {
+async function runExport(db: Database, settings: BulkSettings, job: JobRow, parameters: ExportParameters, signal: AbortSignal, policy: FhirAccessPolicy): Promise<void> {
   const out = new OutputWriter(db, job.id, signal, settings.fileLimit);
   const batchSize = settings.batchSize;
   const transactionTime = job.created_at.toISOString();
   const { since, base } = parameters;
+  const access = policy.unrestricted ? undefined : new ExportAccess(policy);
+  const patients = new Set<number>();
   const wanted = (t: string): boolean => parameters.types === undefined || parameters.types.includes(t);
   const emit = async (rows: readonly ExportRow[], label: string): Promise<void> => {
-    for (const row of rows) if (row.content !== null) out.add(row.resource_type, row.content);
+    for (const row of rows) {
+      if (row.content === null) continue;
+      out.add(row.resource_type, access ? access.line(row.content) : row.content);
+      if (Number(row.patient_key) !== 0) patients.add(Number(row.patient_key));
+    }
     await out.flush(`${out.exported} resources exported; now ${label}`);
   };
 
   if (parameters.level === 'system') {
     for (const type of parameters.types ?? resourceTypes()) {
-      for await (const rows of scanType(db, batchSize, tableFamily(type), type, transactionTime, since)) await emit(rows, type);
+      for await (const rows of scanType(db, batchSize, tableFamily(type), type, transactionTime, since, undefined, [], access)) await emit(rows, type);
     }
   } else if (parameters.level === 'patient') {
     for (const type of typesOf('fhir_patient').filter(wanted)) {
       // In some Patient's compartment: a reference to a Patient from one of its compartment parameters.
       const membership = `EXISTS (SELECT 1 FROM ${REFERENCES_OF_C} WHERE x.target_type = 'Patient' AND x.param = ANY($6::text[]) AND ${LOCAL_REFERENCE('$7')})`;
-      const scan = type === 'Patient' ? scanType(db, batchSize, 'fhir_patient', type, transactionTime, since) : scanType(db, batchSize, 'fhir_patient', type, transactionTime, since, membership, [patientCompartmentParams(type), base]);
+      const scan =
+        type === 'Patient'
+          ? scanType(db, batchSize, 'fhir_patient', type, transactionTime, since, undefined, [], access)
+          : scanType(db, batchSize, 'fhir_patient', type, transactionTime, since, membership, [patientCompartmentParams(type), base], access);
       for await (const rows of scan) await emit(rows, type);
     }
     for (const type of typesOf('fhir_shared').filter(wanted)) {
       const membership = `EXISTS (SELECT 1 FROM fhir_patient_reference x WHERE x.target_type = c.resource_type AND x.target_id = c.id AND ${LOCAL_REFERENCE('$6')})`;
-      for await (const rows of scanType(db, batchSize, 'fhir_shared', type, transactionTime, since, membership, [base])) await emit(rows, type);
+      for await (const rows of scanType(db, batchSize, 'fhir_shared', type, transactionTime, since, membership, [base], access)) await emit(rows, type);
     }
   } else {
-    const group = await readGroup(db, parameters.groupId ?? '');
+    const group = await readGroup(db, parameters.groupId ?? '', policy);
     const patientIds = groupPatientIds(group, base);
     const patientTypes = typesOf('fhir_patient').filter(wanted);
     const sharedTypes = typesOf('fhir_shared').filter(wanted);
@@ -387,12 +445,12 @@ async function runExport(db: Database, settings: BulkSettings, job: JobRow, para
         const ownKeys = 'r.patient_key = ANY($5::int8[]) AND r.resource_type = ANY($7::text[])';
         const inCompartment = `(c.resource_type = 'Patient' AND c.id = ANY($4::text[]))
           OR EXISTS (SELECT 1 FROM ${REFERENCES_OF_C} WHERE ${member})`;
-        for await (const rows of scanByKey(db, batchSize, ownKeys, params, transactionTime, since, { membership: inCompartment })) {
+        for await (const rows of scanByKey(db, batchSize, ownKeys, params, transactionTime, since, { membership: inCompartment, access })) {
           await emit(rows.filter((r) => !elsewhere.has(r.resource_key)), label);
         }
         const otherKeys = `${member} AND x.patient_key <> ALL($5::int8[]) AND r.resource_type = ANY($7::text[])`;
         const from = 'fhir_patient_reference x JOIN fhir_patient_resource r ON r.patient_key = x.patient_key AND r.resource_key = x.resource_key';
-        for await (const rows of scanByKey(db, batchSize, otherKeys, params, transactionTime, since, { from })) {
+        for await (const rows of scanByKey(db, batchSize, otherKeys, params, transactionTime, since, { from, access })) {
           const fresh = rows.filter((r) => !elsewhere.has(r.resource_key));
           for (const r of fresh) elsewhere.add(r.resource_key);
           await emit(fresh, label);
@@ -411,13 +469,15 @@ async function runExport(db: Database, settings: BulkSettings, job: JobRow, para
         }
       }
     }
+    const sharedFilter = access?.filter('fhir_shared', 's', 4);
     for (const [type, idSet] of sharedTargets) {
       const ids = [...idSet];
       for (let i = 0; i < ids.length; i += batchSize) {
         const { rows } = await db.query<ExportRow>(
-          `SELECT resource_key, resource_type, content FROM fhir_shared_resource
-           WHERE resource_type = $1 AND id = ANY($2::text[]) AND NOT deleted AND last_updated <= $3::timestamptz AND last_updated >= $4::timestamptz ORDER BY resource_key`,
-          [type, ids.slice(i, i + batchSize), transactionTime, since ?? '-infinity'],
+          `SELECT s.resource_key, s.patient_key, s.resource_type, s.content FROM fhir_shared_resource s
+           WHERE s.resource_type = $1 AND s.id = ANY($2::text[]) AND NOT s.deleted AND s.last_updated <= $3::timestamptz AND s.last_updated >= $4::timestamptz
+             ${sharedFilter ? `AND (${sharedFilter.text})` : ''} ORDER BY s.resource_key`,
+          [type, ids.slice(i, i + batchSize), transactionTime, since ?? '-infinity', ...(sharedFilter?.values ?? [])],
         );
         await emit(rows, type);
       }
@@ -425,6 +485,14 @@ async function runExport(db: Database, settings: BulkSettings, job: JobRow, para
   }
 
   const files = await out.finish();
+  const keys = [...patients];
+  await policy.record({
+    interaction: 'export',
+    outcome: 'success',
+    what: `$export (${parameters.level}${parameters.groupId ? ` Group/${parameters.groupId}` : ''}) job ${job.id}`,
+    patientKeys: keys.slice(0, MAX_AUDITED_PATIENTS),
+    detail: `${out.exported} resources of ${keys.length} patients exported${keys.length > MAX_AUDITED_PATIENTS ? `; the first ${MAX_AUDITED_PATIENTS} patients are listed` : ''}`,
+  });
   const manifest: ExportManifest = {
     transactionTime,
     request: job.request_url,
@@ -447,6 +515,7 @@ class ExportJobs {
     private readonly db: () => Database,
     private readonly settings: BulkSettings,
     private readonly log: { error(obj: object, msg: string): void },
+    private readonly restoreAccess: (state: unknown) => Promise<FhirAccessPolicy>,
   ) {}
 
   isRunning(id: string): boolean {
@@ -459,7 +528,9 @@ class ExportJobs {
       const db = this.db();
       try {
         await db.query(`UPDATE fhir_bulk_job SET status = 'in-progress', heartbeat_at = now() WHERE id = $1 AND status IN ('accepted', 'in-progress')`, [job.id]);
-        await runExport(db, this.settings, job, parameters, abort.signal);
+        // The requester's policy, rebuilt from what was stored with the job, so a restarted job applies it too.
+        const policy = await this.restoreAccess(parameters.access ?? null);
+        await runExport(db, this.settings, job, parameters, abort.signal, policy);
       } catch (error) {
         if (error instanceof Cancelled || abort.signal.aborted) return;
         // Cancelled by another instance: its DELETE removed what this run was writing to.
@@ -691,6 +762,16 @@ async function writeBatch(store: FhirStore, lines: readonly PreparedLine[], resu
         for (const row of rows) existing.set(`${row.resource_type}/${row.id}`, row);
       }
       const counts = { created: 0, updated: 0, unchanged: 0 };
+      if (store.access) {
+        // A restricted importer writes only what it may, line by line as a REST write would be checked.
+        for (const l of lines) {
+          const row = existing.get(`${l.resource.resourceType}/${l.resource.id}`);
+          if (row) await store.assertVisible(l.resource.resourceType, l.resource.id);
+          else if (!l.serverId && !store.access.mayCreateWithId) throw notFound(l.resource.resourceType, l.resource.id);
+          const current = row && !row.deleted && row.content ? (JSON.parse(row.content) as Resource) : undefined;
+          await store.checkWrite({ interaction: current ? 'update' : 'create', resource: l.resource, existing: current });
+        }
+      }
       const fresh = lines.filter((l) => !existing.has(`${l.resource.resourceType}/${l.resource.id}`));
       const keys = fresh.length ? await store.newKeys(fresh.length, tx) : [];
       let nextKey = 0;
@@ -774,16 +855,18 @@ export function bulkRoutes(overrides: Partial<BulkSettings> = {}): FhirRouteRegi
 export const registerBulkRoutes: FhirRouteRegistrar = bulkRoutes();
 
 function registerBulk(routes: FhirRoutes, settings: BulkSettings): void {
-  const { app, context } = routes;
-  const jobs = new ExportJobs(() => context.db, settings, app.log);
+  const { app, context, begin } = routes;
+  const jobs = new ExportJobs(() => context.db, settings, app.log, routes.restoreAccess);
   app.addHook('onClose', async () => jobs.stopAll());
   const hide = { schema: { hide: true } };
 
   const kickOff = async (request: FastifyRequest, reply: FastifyReply, level: ExportLevel, groupId?: string): Promise<FastifyReply> => {
+    const access = await begin(request, 'export', level === 'system' ? undefined : level === 'patient' ? 'Patient' : 'Group', `${level === 'group' ? `Group/${groupId ?? ''}/` : level === 'patient' ? 'Patient/' : ''}$export`);
     if (!prefersAsync(request)) throw FhirError.of(400, 'invalid', '$export runs asynchronously: send the header Prefer: respond-async');
-    const parameters = parseExportRequest(request, level, groupId);
+    // The job runs later, perhaps after a restart: it keeps who asked and the policy they asked under.
+    const parameters: ExportParameters = { ...parseExportRequest(request, level, groupId), owner: access.policy.owner, access: access.policy.persist() };
     const db = context.db;
-    if (groupId !== undefined) await readGroup(db, groupId);
+    if (groupId !== undefined) await readGroup(db, groupId, access.policy);
     // Finished jobs keep their files for a day; clear older ones as new ones start.
     await db.query(`DELETE FROM fhir_bulk_job WHERE completed_at < now() - interval '${BULK_FILES_KEPT_HOURS} hours'`);
     const id = randomUUID();
@@ -793,6 +876,7 @@ function registerBulk(routes: FhirRoutes, settings: BulkSettings): void {
        VALUES ($1, 'export', $2, 'accepted', 'accepted', now(), now(), $3) RETURNING *`,
       [id, requestUrl, JSON.stringify(parameters)],
     );
+    await access.done({ detail: `export job ${id} started` });
     jobs.start(rows[0] as JobRow, parameters);
     void reply.header('content-location', `${parameters.base}/$bulk-status/${id}`);
     return sendOutcome(request, reply, 202, [{ severity: 'information', code: 'informational', diagnostics: `Export started; poll ${parameters.base}/$bulk-status/${id}` }]);
@@ -804,11 +888,19 @@ function registerBulk(routes: FhirRoutes, settings: BulkSettings): void {
     app.route<{ Params: { id: string } }>({ method, url: '/Group/:id/$export', ...hide, handler: async (request, reply) => kickOff(request, reply, 'group', request.params.id) });
   }
 
+  /** A job belongs to whoever asked for it: anyone else is told it does not exist (and the attempt is recorded). */
+  const assertOwner = (access: FhirRequestAccess, parameters: string | null, job: string): void => {
+    const owner = parameters ? ((JSON.parse(parameters) as ExportParameters).owner ?? '') : '';
+    if (owner !== access.policy.owner) throw FhirAccessDenied.refuse(404, 'not-found', `There is no bulk job ${job}`);
+  };
+
   app.get<{ Params: JobParams }>('/$bulk-status/:job', hide, async (request, reply) => {
+    const access = await begin(request, 'export', undefined, `$bulk-status/${request.params.job}`);
     const db = context.db;
     const { rows } = await db.query<JobRow>(`SELECT * FROM fhir_bulk_job WHERE id = $1 AND kind = 'export'`, [request.params.job]);
     const job = rows[0];
     if (!job || job.status === 'cancelled') throw FhirError.of(404, 'not-found', `There is no bulk job ${request.params.job}`);
+    assertOwner(access, job.parameters, request.params.job);
     if (job.status === 'completed') {
       const expires = new Date((job.completed_at ?? job.created_at).getTime() + BULK_FILES_KEPT_HOURS * 3_600_000);
       return reply.status(200).type('application/json').header('expires', expires.toUTCString()).send(job.manifest);
@@ -832,7 +924,11 @@ function registerBulk(routes: FhirRoutes, settings: BulkSettings): void {
   });
 
   app.delete<{ Params: JobParams }>('/$bulk-status/:job', hide, async (request, reply) => {
+    const access = await begin(request, 'export', undefined, `$bulk-status/${request.params.job}`);
     const db = context.db;
+    const found = await db.query<{ parameters: string | null }>(`SELECT parameters FROM fhir_bulk_job WHERE id = $1 AND kind = 'export' AND status <> 'cancelled'`, [request.params.job]);
+    if (!found.rows[0]) throw FhirError.of(404, 'not-found', `There is no bulk job ${request.params.job}`);
+    assertOwner(access, found.rows[0].parameters, request.params.job);
     const { rows } = await db.query<{ id: string }>(`UPDATE fhir_bulk_job SET status = 'cancelled' WHERE id = $1 AND kind = 'export' AND status <> 'cancelled' RETURNING id`, [request.params.job]);
     if (!rows[0]) throw FhirError.of(404, 'not-found', `There is no bulk job ${request.params.job}`);
     await jobs.stop(request.params.job);
@@ -841,13 +937,16 @@ function registerBulk(routes: FhirRoutes, settings: BulkSettings): void {
   });
 
   app.get<{ Params: JobParams }>('/$bulk-file/:job/:file', hide, async (request, reply) => {
+    const access = await begin(request, 'export', undefined, `$bulk-file/${request.params.job}/${request.params.file}`);
     const db = context.db;
     const fileNo = Number(request.params.file);
-    const { rows } = await db.query<{ status: string }>(
-      `SELECT j.status FROM fhir_bulk_job j JOIN fhir_bulk_file f ON f.job_id = j.id WHERE j.id = $1 AND f.file_no = $2`,
+    const { rows } = await db.query<{ status: string; parameters: string | null }>(
+      `SELECT j.status, j.parameters FROM fhir_bulk_job j JOIN fhir_bulk_file f ON f.job_id = j.id WHERE j.id = $1 AND f.file_no = $2`,
       [request.params.job, Number.isInteger(fileNo) ? fileNo : -1],
     );
     if (rows[0]?.status !== 'completed') throw FhirError.of(404, 'not-found', `There is no bulk file ${request.params.job}/${request.params.file}`);
+    assertOwner(access, rows[0].parameters, request.params.job);
+    await access.done();
     // Part by part, so a file of any size streams through in little memory.
     async function* parts(): AsyncGenerator<string> {
       let partNo = 0;
@@ -865,9 +964,11 @@ function registerBulk(routes: FhirRoutes, settings: BulkSettings): void {
   });
 
   app.post('/$import', hide, async (request, reply) => {
+    const access = await begin(request, 'import', undefined, '$import');
     const body = request.body;
     if (typeof body !== 'string') throw FhirError.of(415, 'not-supported', '$import takes NDJSON, one resource per line: send Content-Type application/fhir+ndjson');
-    const result = await importNdjson(routes.store(), body, { maxErrors: 1000 });
+    const result = await importNdjson(access.store, body, { maxErrors: 1000 });
+    await access.done({ detail: `${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged, ${result.failed} failed` });
     const landed = result.created + result.updated + result.unchanged;
     if (landed === 0 && result.failed === 0) throw invalid('The body has no lines: send one FHIR resource per line');
     return sendResource(request, reply, landed === 0 ? 400 : 200, importOutcome(result));

@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Bundle, BundleEntry, BundleEntryRequest, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { type FhirAccessEvent, FhirAccessDenied, entryInteraction, searchWhat } from './access.js';
 import { isResourceType } from './definitions.js';
 import { type FhirRouteRegistrar, baseUrl, historyBundle, preference, sendResource } from './http.js';
 import { FhirError, type Issue, informational, invalid, operationOutcome } from './outcome.js';
@@ -41,6 +42,8 @@ export interface BundleOptions {
   preferReturn?: ReturnPreference | undefined;
   /** Told of a batch entry that failed on our side (answered 500); a transaction rethrows instead. */
   onUnexpectedError?: ((error: unknown) => void) | undefined;
+  /** Told of each batch entry the access policy refused, for the audit trail (a transaction throws the refusal instead). */
+  onRefused?: ((event: FhirAccessEvent) => void) | undefined;
 }
 
 export interface CheckedBundle {
@@ -167,12 +170,18 @@ export async function processBatch(store: FhirStore, entries: readonly BundleEnt
 /** POST [base]: a batch or transaction Bundle. */
 export const registerBundleRoutes: FhirRouteRegistrar = (routes) => {
   routes.app.post('/', { schema: { hide: true } }, async (request, reply) => {
+    const kind = (request.body as { type?: unknown } | undefined)?.type === 'transaction' ? 'transaction' : 'batch';
+    const access = await routes.begin(request, kind, undefined, `Bundle (${kind})`);
     const prefer = preference(request, 'return');
-    const result = await processBundle(routes.store(), request.body, {
+    const refusals: FhirAccessEvent[] = [];
+    const result = await processBundle(access.store, request.body, {
       baseUrl: baseUrl(request),
       preferReturn: prefer === 'minimal' || prefer === 'OperationOutcome' ? prefer : 'representation',
       onUnexpectedError: (error) => request.log.error({ err: error }, 'FHIR batch entry failed'),
+      onRefused: (event) => refusals.push(event),
     });
+    for (const event of refusals) await access.record(event);
+    await access.done();
     return sendResource(request, reply, 200, result);
   });
 };
@@ -209,6 +218,22 @@ class Run {
 
   async process(store: FhirStore, works: Work[]): Promise<void> {
     const live = (method: Method): Work[] => works.filter((w) => w.method === method && !w.response);
+    // Each entry is an interaction of its own, allowed or refused by the caller's policy.
+    const access = store.access;
+    if (access) {
+      for (const work of works) {
+        const target = work.target;
+        if (work.response || !target) continue;
+        this.guard(work, 'request.url', () => {
+          try {
+            access.allowInteraction(entryInteraction(work.method, target.type, target.id, target.history, target.version), target.type);
+          } catch (error) {
+            if (error instanceof FhirError && !(error instanceof FhirAccessDenied)) throw new FhirAccessDenied(error.status, error.issues);
+            throw error;
+          }
+        });
+      }
+    }
     // Two entries naming one resource are refused before anything runs.
     for (const work of works) {
       const target = work.target;
@@ -227,6 +252,7 @@ class Run {
     await this.resolveReferences(store, writes);
     const creates = writes.filter((w) => w.method === 'POST' && !w.response);
     for (const work of creates) this.guard(work, 'resource', () => store.check(work.resource, work.target?.type));
+    for (const work of creates) if (!work.response) await this.guardAsync(work, 'resource', () => store.checkWrite({ interaction: 'create', resource: work.resource as unknown as Resource }));
     await this.create(store, creates.filter((w) => !w.response));
 
     for (const work of works) {
@@ -265,9 +291,21 @@ class Run {
       return;
     }
     const anchored = anchor(work, error, part);
+    const refused = error instanceof FhirAccessDenied;
     if (this.transaction) {
       const what = `${work.method} ${work.request.url.split('?')[0] ?? ''}`;
-      throw new FhirError(anchored.status, anchored.issues.map((i) => ({ ...i, diagnostics: `Bundle.entry[${work.index}] (${what}) failed, so the transaction was not applied: ${i.diagnostics}` })));
+      const issues = anchored.issues.map((i) => ({ ...i, diagnostics: `Bundle.entry[${work.index}] (${what}) failed, so the transaction was not applied: ${i.diagnostics}` }));
+      throw refused ? new FhirAccessDenied(anchored.status, issues, error.patientKeys) : new FhirError(anchored.status, issues);
+    }
+    if (refused) {
+      const target = work.target;
+      this.options.onRefused?.({
+        interaction: target ? entryInteraction(work.method, target.type, target.id, target.history, target.version) : 'batch',
+        outcome: 'refused',
+        what: target && target.id === undefined && target.query.length > 0 ? `${work.method} ${searchWhat(target.type, target.query)}` : `${work.method} ${work.request.url.split('?')[0] ?? ''}`,
+        patientKeys: error.patientKeys,
+        detail: error.issues.map((i) => i.diagnostics).join('; '),
+      });
     }
     work.response = { response: { status: statusLine(anchored.status), outcome: operationOutcome(anchored.issues) } };
   }
@@ -287,7 +325,7 @@ class Run {
   }
 
   private async match(store: FhirStore, type: string, query: ReadonlyArray<readonly [string, string]>): Promise<string[]> {
-    const found = await findMatching(store.db, type, query, { baseUrl: this.options.baseUrl, limit: 2 });
+    const found = await findMatching(store.db, type, query, { baseUrl: this.options.baseUrl, limit: 2, rowFilter: store.access?.rowFilter });
     return found.map((f) => f.id);
   }
 
@@ -506,6 +544,7 @@ class Run {
       if (!Number.isInteger(offset) || offset < 0) throw invalid('_offset must be a whole number, 0 or more');
       const since = params._since;
       if (since !== undefined && Number.isNaN(Date.parse(since))) throw invalid('_since must be an instant such as 2024-01-01T00:00:00Z');
+      if (type !== undefined && id !== undefined) await store.assertVisible(type, id);
       const { entries, total } = await store.history({ type, id, since, count, offset });
       if (id !== undefined && total === 0 && !(await store.exists(type as string, id))) throw FhirError.of(404, 'not-found', `${type ?? ''}/${id} is not known`);
       const path = `${type ? `/${type}` : ''}${id ? `/${id}` : ''}/_history`;
@@ -514,7 +553,7 @@ class Run {
     }
     const { request, issues } = parseSearchRequest(type, target.query, { strict: false });
     if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new FhirError(400, issues);
-    return answer(await searchResources(store.db, type, request, { baseUrl: base }));
+    return answer(await searchResources(store.db, type, request, { baseUrl: base, rowFilter: store.access?.rowFilter, touched: store.touched }));
   }
 
   private written(status: number, resource: FhirResource, message: string): BundleEntry {

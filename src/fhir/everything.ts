@@ -22,11 +22,13 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleLink, Parameters as FhirParameters, Resource } from '@medplum/fhirtypes';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Queryable } from '../core/db/database.js';
+import type { FhirAccessPolicy } from './access.js';
 import { fhirDateRange } from './dates.js';
 import { isResourceType, patientCompartmentParams, resourceTypes, tableFamily } from './definitions.js';
 import { baseUrl, type FhirRouteRegistrar, sendResource } from './http.js';
 import { patientKey } from './indexer.js';
 import { FhirError, gone, invalid, notFound } from './outcome.js';
+import { SqlBuilder } from './search/sql.js';
 import { isValidId } from './store.js';
 
 export const EVERYTHING_DEFAULT_COUNT = 1000;
@@ -68,13 +70,15 @@ function sharedTypes(): string[] {
 /**
  * The statement listing members (no content): `source` selects candidate rows of
  * fhir_patient_resource r; the rest adds the date filter, the shared resources they reference,
- * and the output filters. $1 patient id, $2 patient key, $3 (type param) pairs, $4 base URL.
+ * and the output filters. $1 patient id, $2 patient key, $3 (type param) pairs, $4 base URL
+ * (bound first in `sql`). The caller's access rule applies to the candidates and to the shared
+ * resources alike.
  */
-function membersStatement(source: string, query: EverythingQuery, params: unknown[]): string {
-  const bind = (value: unknown): string => {
-    params.push(value);
-    return `$${params.length}`;
-  };
+function membersStatement(source: string, query: EverythingQuery, sql: SqlBuilder, access: FhirAccessPolicy | undefined): string {
+  const bind = (value: unknown): string => sql.bind(value);
+  const patientFilter = access?.rowFilter(sql, 'fhir_patient', 'r');
+  if (patientFilter) source = `SELECT * FROM (${source}) r WHERE ${patientFilter}`;
+  const sharedFilter = access?.rowFilter(sql, 'fhir_shared', 's');
   // Per resource, how many clinical dates it has and how many meet the range: an aggregate in a
   // LATERAL, so the date index is probed per member whatever the statistics say.
   const member =
@@ -103,7 +107,7 @@ function membersStatement(source: string, query: EverythingQuery, params: unknow
     FROM (SELECT DISTINCT x.target_type, x.target_id FROM member m CROSS JOIN LATERAL (
             SELECT * FROM fhir_patient_reference r WHERE r.patient_key = m.patient_key AND r.resource_key = m.resource_key OFFSET 0) x
           WHERE x.target_type = ANY(${bind(sharedTypes())}::text[]) AND x.target_id IS NOT NULL AND ${localReference('x', '$4::text')}) target
-    CROSS JOIN LATERAL (SELECT * FROM fhir_shared_resource s WHERE s.resource_type = target.target_type AND s.id = target.target_id AND NOT s.deleted OFFSET 0) s
+    CROSS JOIN LATERAL (SELECT * FROM fhir_shared_resource s WHERE s.resource_type = target.target_type AND s.id = target.target_id AND NOT s.deleted${sharedFilter ? ` AND (${sharedFilter})` : ''} OFFSET 0) s
     ${sharedOutput}`;
 }
 
@@ -116,38 +120,56 @@ function localReference(alias: string, base: string): string {
 const COMPARTMENT_REFERENCE = `x.target_type = 'Patient' AND x.target_id = $1 AND (x.resource_type || ' ' || x.param) = ANY($3::text[]) AND ${localReference('x', '$4::text')}`;
 
 /** Resources carrying the patient's key: one shard. */
-const SAME_KEY_MEMBERS = `SELECT r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated FROM fhir_patient_resource r
+const SAME_KEY_MEMBERS = `SELECT r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated, r.deleted FROM fhir_patient_resource r
   WHERE r.patient_key = $2 AND NOT r.deleted
     AND ((r.resource_type = 'Patient' AND r.id = $1)
       OR EXISTS (SELECT 1 FROM fhir_patient_reference x WHERE x.patient_key = $2 AND x.resource_key = r.resource_key AND ${COMPARTMENT_REFERENCE}))`;
 
 /** Resources in the compartment whose own key is another patient's (found by the reference index). */
-const OTHER_KEY_MEMBERS = `SELECT DISTINCT r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated
+const OTHER_KEY_MEMBERS = `SELECT DISTINCT r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated, r.deleted
   FROM fhir_patient_reference x JOIN fhir_patient_resource r ON r.patient_key = x.patient_key AND r.resource_key = x.resource_key
   WHERE ${COMPARTMENT_REFERENCE} AND x.patient_key <> $2 AND NOT r.deleted`;
 
+export interface EverythingOptions {
+  /** The caller's access policy (src/fhir/access.ts): the Patient must be visible, and only visible members are returned. */
+  access?: FhirAccessPolicy | undefined;
+  /** Given the patient_key of every member returned (for the audit trail). */
+  touched?: Set<number> | undefined;
+}
+
 /**
  * Runs $everything for one Patient: a searchset Bundle with `total` and paging links.
- * Throws 404 for an unknown Patient and 410 for a deleted one.
+ * Throws 404 for an unknown Patient and 410 for a deleted one, and the access policy's refusal
+ * for a Patient the caller may not see.
  */
-export async function patientEverything(db: Queryable, patientId: string, query: EverythingQuery, base: string): Promise<Bundle> {
+export async function patientEverything(db: Queryable, patientId: string, query: EverythingQuery, base: string, options: EverythingOptions = {}): Promise<Bundle> {
   if (!isValidId(patientId)) throw notFound('Patient', patientId);
+  const access = options.access?.unrestricted ? undefined : options.access;
   const key = patientKey(patientId);
-  const common = [patientId, key, compartmentParamPairs(), base];
-  const sameParams = [...common];
-  const otherParams = [...common];
-  const [patient, same, other] = await Promise.all([
-    db.query<{ deleted: boolean }>(`SELECT deleted FROM fhir_patient_resource WHERE patient_key = $1 AND resource_type = 'Patient' AND id = $2`, [key, patientId]),
-    db.query<Member>(membersStatement(SAME_KEY_MEMBERS, query, sameParams), sameParams),
-    db.query<Member>(membersStatement(OTHER_KEY_MEMBERS, query, otherParams), otherParams),
+  const statement = (source: string): { text: string; values: unknown[] } => {
+    const sql = new SqlBuilder({ baseUrl: base });
+    for (const value of [patientId, key, compartmentParamPairs(), base]) sql.bind(value);
+    const text = membersStatement(source, query, sql, access);
+    return { text, values: sql.values };
+  };
+  const patientSql = new SqlBuilder({ baseUrl: base });
+  const patientWhere = `p.patient_key = ${patientSql.bind(key)} AND p.resource_type = 'Patient' AND p.id = ${patientSql.bind(patientId)}`;
+  const patientVisible = access?.rowFilter(patientSql, 'fhir_patient', 'p');
+  const same = statement(SAME_KEY_MEMBERS);
+  const other = statement(OTHER_KEY_MEMBERS);
+  const [patient, sameRows, otherRows] = await Promise.all([
+    db.query<{ deleted: boolean; visible: boolean }>(`SELECT p.deleted, ${patientVisible ? `(${patientVisible})` : 'true'} AS visible FROM fhir_patient_resource p WHERE ${patientWhere}`, patientSql.values),
+    db.query<Member>(same.text, same.values),
+    db.query<Member>(other.text, other.values),
   ]);
   const row = patient.rows[0];
   if (!row) throw notFound('Patient', patientId);
+  if (!row.visible && access) throw await access.refuseHidden({ family: 'fhir_patient', type: 'Patient', id: patientId, patientKey: key });
   if (row.deleted) throw gone('Patient', patientId);
 
   const seen = new Set<string>();
   const members: Member[] = [];
-  for (const m of [...same.rows, ...other.rows]) {
+  for (const m of [...sameRows.rows, ...otherRows.rows]) {
     const k = `${m.family}:${m.resource_key}`;
     if (seen.has(k)) continue;
     seen.add(k);
@@ -163,6 +185,7 @@ export async function patientEverything(db: Queryable, patientId: string, query:
     const content = contents.get(`${m.family}:${m.resource_key}`);
     if (content === undefined) continue; // deleted since the list was made
     entry.push({ fullUrl: `${base}/${m.resource_type}/${m.id}`, resource: JSON.parse(content) as Resource, search: { mode: m.family === 'fhir_shared' ? 'include' : 'match' } });
+    if (m.family === 'fhir_patient') options.touched?.add(Number(m.patient_key));
   }
   return {
     resourceType: 'Bundle',
@@ -292,10 +315,12 @@ export function parseEverythingQuery(params: RawParams): EverythingQuery {
 }
 
 /** Registers GET and POST /fhir/Patient/:id/$everything. */
-export const registerEverythingRoutes: FhirRouteRegistrar = ({ app, context }) => {
+export const registerEverythingRoutes: FhirRouteRegistrar = ({ app, context, begin }) => {
   const handler = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<FastifyReply> => {
+    const access = await begin(request, 'everything', 'Patient', `Patient/${request.params.id}/$everything`);
     const query = parseEverythingQuery(rawParams(request));
-    const bundle = await patientEverything(context.db, request.params.id, query, baseUrl(request));
+    const bundle = await patientEverything(context.db, request.params.id, query, baseUrl(request), { access: access.policy, touched: access.touched });
+    await access.done({ patientIds: [request.params.id] });
     return sendResource(request, reply, 200, bundle);
   };
   const hide = { schema: { hide: true } };

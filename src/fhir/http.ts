@@ -9,23 +9,55 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
+import {
+  type FhirAccessEvent,
+  type FhirAccessPolicy,
+  type FhirAccessResolver,
+  type FhirAccessRestorer,
+  type FhirInteraction,
+  FhirAccessDenied,
+  UNRESTRICTED_ACCESS,
+  searchWhat,
+} from './access.js';
 import { isResourceType } from './definitions.js';
 import { FhirError, type Issue, informational, invalid, operationOutcome } from './outcome.js';
 import { findMatching } from './search/execute.js';
 import { parseSearchRequest } from './search/parse.js';
 import { searchResources } from './search/execute.js';
-import { type FhirResource, FhirStore, type HistoryEntry } from './store.js';
+import { type FhirResource, FhirStore, type FhirWriteHook, type HistoryEntry } from './store.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
 /** Largest request body: a transaction Bundle of a few thousand resources. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
+/**
+ * One request's access: the caller's policy, a store acting for it, and what it touched. Handlers
+ * get it from `FhirRoutes.begin`, which has already checked the interaction is allowed; `done`
+ * records the access in the audit trail and must be awaited before the answer is sent.
+ */
+export interface FhirRequestAccess {
+  readonly policy: FhirAccessPolicy;
+  /** A store whose reads are filtered and writes checked by the policy; it notes what it touches. */
+  readonly store: FhirStore;
+  /** Patient keys of the rows returned or written (the store adds its own; searches add theirs). */
+  readonly touched: Set<number>;
+  /** Records the access as a success (with the patients touched). */
+  done(extra?: Pick<FhirAccessEvent, 'patientIds' | 'detail'>): Promise<void>;
+  /** Records one more access of the same request (e.g. a refused Bundle entry). */
+  record(event: FhirAccessEvent): Promise<void>;
+}
+
 /** What operation files get when they register routes under /fhir. */
 export interface FhirRoutes {
   app: FastifyInstance;
   context: AppContext;
+  /** A store acting for OpenICS itself (no access policy), with the write hook. */
   store(): FhirStore;
+  /** Resolves the caller's policy, refuses the interaction if it is not allowed (recorded), and notes it for the audit trail. */
+  begin: (request: FastifyRequest, interaction: FhirInteraction, type: string | undefined, what: string) => Promise<FhirRequestAccess>;
+  /** The policy a background job runs under, rebuilt from what `policy.persist()` gave when it was asked for. */
+  restoreAccess: (state: unknown) => Promise<FhirAccessPolicy>;
 }
 
 export type FhirRouteRegistrar = (routes: FhirRoutes) => void | Promise<void>;
@@ -33,15 +65,29 @@ export type FhirRouteRegistrar = (routes: FhirRoutes) => void | Promise<void>;
 export interface FhirOptions {
   validator?: ConstructorParameters<typeof FhirStore>[1] extends infer O ? (O extends { validator?: infer V } ? V : never) : never;
   operations?: readonly FhirRouteRegistrar[];
+  /** The caller's access policy for each request (src/fhir/access.ts). Absent: everything is allowed. */
+  accessFor?: FhirAccessResolver<FastifyRequest> | undefined;
+  /** Rebuilds a policy for a background job from `persist()`; needed when `accessFor` gives restricted policies. */
+  restoreAccess?: FhirAccessRestorer | undefined;
+  /** Told of every version written, in the same transaction (the access module keeps its tables with it). */
+  onWrite?: FhirWriteHook | undefined;
 }
+
+/** The access state of requests under /fhir, set by `begin`. */
+const requestAccess = new WeakMap<FastifyRequest, { access: FhirRequestAccess; interaction: FhirInteraction; what: string }>();
 
 /** The server's base URL as the client addressed it, e.g. http://localhost:3000/fhir. */
 export function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}/fhir`;
 }
 
-/** Sends a FHIR resource (or Bundle, OperationOutcome) with _pretty and the FHIR content type. */
+/**
+ * Sends a FHIR resource (or Bundle, OperationOutcome) with _pretty and the FHIR content type.
+ * Every resource in it passes through the caller's policy's `transform`, if it has one.
+ */
 export function sendResource(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  const transform = requestAccess.get(request)?.access.policy.transform;
+  if (transform && status < 300) body = transformBody(body as Resource, transform);
   const query = request.query as Record<string, unknown>;
   const pretty = query._pretty === 'true';
   const asPlainJson = query._format === 'json' || query._format === 'application/json' || /^application\/json\b/.test(request.headers.accept ?? '');
@@ -79,6 +125,14 @@ export function preference(request: FastifyRequest, name: string): string | unde
     if (key === name && value) return value.replaceAll('"', '');
   }
   return undefined;
+}
+
+/** A resource through `transform`; a Bundle's entries (and Bundles in them) one by one. */
+function transformBody(body: Resource, transform: (resource: Resource) => Resource): Resource {
+  if (typeof body !== 'object' || body === null) return body;
+  if (body.resourceType === 'OperationOutcome') return body;
+  if (body.resourceType !== 'Bundle') return transform(body);
+  return { ...body, entry: body.entry?.map((e) => (e.resource ? { ...e, resource: transformBody(e.resource, transform) } : e)) } as Resource;
 }
 
 function parseJsonBody(body: string): unknown {
@@ -146,7 +200,39 @@ type Params = { type: string; id: string; vid: string };
 export async function registerFhirApi(app: FastifyInstance, context: AppContext, options: FhirOptions = {}): Promise<void> {
   await app.register(
     async (fhir) => {
-      const store = (): FhirStore => new FhirStore(context.db, options.validator ? { validator: options.validator } : {});
+      const storeOptions = { ...(options.validator ? { validator: options.validator } : {}), onWrite: options.onWrite };
+      const store = (): FhirStore => new FhirStore(context.db, storeOptions);
+
+      /** The caller's policy; a resolver that fails answers 500 (never a guess at what to allow). */
+      const policyFor = async (request: FastifyRequest): Promise<FhirAccessPolicy> => (options.accessFor ? options.accessFor(request) : UNRESTRICTED_ACCESS);
+
+      const begin = async (request: FastifyRequest, interaction: FhirInteraction, type: string | undefined, what: string): Promise<FhirRequestAccess> => {
+        const policy = await policyFor(request);
+        const touched = new Set<number>();
+        const record = (event: FhirAccessEvent): Promise<void> => policy.record(event);
+        const access: FhirRequestAccess = {
+          policy,
+          touched,
+          store: new FhirStore(context.db, { ...storeOptions, access: policy, touched }),
+          done: (extra = {}) => record({ interaction, outcome: 'success', what, patientKeys: [...touched], ...extra }),
+          record,
+        };
+        requestAccess.set(request, { access, interaction, what });
+        try {
+          policy.allowInteraction(interaction, type);
+        } catch (error) {
+          if (error instanceof FhirError && !(error instanceof FhirAccessDenied)) throw new FhirAccessDenied(error.status, error.issues);
+          throw error;
+        }
+        return access;
+      };
+
+      const restoreAccess = async (state: unknown): Promise<FhirAccessPolicy> => {
+        if (state === null || state === undefined) return UNRESTRICTED_ACCESS;
+        // A job asked for under a restricted policy never runs unrestricted.
+        if (!options.restoreAccess) throw FhirError.of(500, 'exception', 'This server cannot restore the access policy the job was started under');
+        return options.restoreAccess(state);
+      };
 
       fhir.removeAllContentTypeParsers();
       fhir.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json-patch+json', 'application/ndjson', 'application/fhir+ndjson'], { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (request, body, done) => {
@@ -183,8 +269,26 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
         return undefined;
       });
 
-      fhir.setErrorHandler((error, request, reply) => {
+      fhir.setErrorHandler(async (error, request, reply) => {
         const fhirError = toFhirError(error);
+        if (fhirError instanceof FhirAccessDenied) {
+          // Every refusal is in the audit trail; if it cannot be recorded, the answer is an error, not the refusal.
+          const state = requestAccess.get(request);
+          if (state) {
+            try {
+              await state.access.record({
+                interaction: state.interaction,
+                outcome: 'refused',
+                what: state.what,
+                patientKeys: fhirError.patientKeys,
+                detail: fhirError.issues.map((i) => i.diagnostics).join('; '),
+              });
+            } catch (recordError) {
+              request.log.error({ err: recordError }, 'FHIR refusal could not be recorded');
+              return sendOutcome(request, reply, 500, [{ severity: 'fatal', code: 'exception', diagnostics: 'Something went wrong on our side. It has been logged.' }]);
+            }
+          }
+        }
         if (fhirError) return sendOutcome(request, reply, fhirError.status, fhirError.issues);
         request.log.error({ err: error }, 'FHIR request failed');
         return sendOutcome(request, reply, 500, [{ severity: 'fatal', code: 'exception', diagnostics: 'Something went wrong on our side. It has been logged.' }]);
@@ -197,26 +301,35 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
 
       // History at system, type and instance level.
       fhir.get('/_history', hide, async (request, reply) => {
+        const access = await begin(request, 'history-system', undefined, '_history');
         const { count, offset, since } = pageParams(request.query as Record<string, unknown>);
-        const { entries, total } = await store().history({ since, count, offset });
+        const { entries, total } = await access.store.history({ since, count, offset });
+        await access.done();
         return sendResource(request, reply, 200, historyBundle(baseUrl(request), '/_history', entries, total, count, offset, stringQuery(request.query)));
       });
       fhir.get<{ Params: Params }>('/:type/_history', hide, async (request, reply) => {
-        const { count, offset, since } = pageParams(request.query as Record<string, unknown>);
         const { type } = request.params;
-        const { entries, total } = await store().history({ type, since, count, offset });
+        const access = await begin(request, 'history-type', type, `${type}/_history`);
+        const { count, offset, since } = pageParams(request.query as Record<string, unknown>);
+        const { entries, total } = await access.store.history({ type, since, count, offset });
+        await access.done();
         return sendResource(request, reply, 200, historyBundle(baseUrl(request), `/${type}/_history`, entries, total, count, offset, stringQuery(request.query)));
       });
       fhir.get<{ Params: Params }>('/:type/:id/_history', hide, async (request, reply) => {
-        const { count, offset, since } = pageParams(request.query as Record<string, unknown>);
         const { type, id } = request.params;
-        const { entries, total } = await store().history({ type, id, since, count, offset });
-        if (total === 0 && !(await store().exists(type, id))) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+        const access = await begin(request, 'history-instance', type, `${type}/${id}/_history`);
+        const { count, offset, since } = pageParams(request.query as Record<string, unknown>);
+        await access.store.assertVisible(type, id);
+        const { entries, total } = await access.store.history({ type, id, since, count, offset });
+        if (total === 0 && !(await access.store.exists(type, id))) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+        await access.done();
         return sendResource(request, reply, 200, historyBundle(baseUrl(request), `/${type}/${id}/_history`, entries, total, count, offset, stringQuery(request.query)));
       });
       fhir.get<{ Params: Params }>('/:type/:id/_history/:vid', hide, async (request, reply) => {
         const { type, id, vid } = request.params;
-        const resource = await store().vread(type, id, vid);
+        const access = await begin(request, 'vread', type, `${type}/${id}/_history/${vid}`);
+        const resource = await access.store.vread(type, id, vid);
+        await access.done();
         versionHeaders(reply, resource);
         return sendResource(request, reply, 200, resource);
       });
@@ -224,7 +337,9 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
       // Read, update, patch, delete.
       fhir.get<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
         const { type, id } = request.params;
-        const resource = await store().read(type, id);
+        const access = await begin(request, 'read', type, `${type}/${id}`);
+        const resource = await access.store.read(type, id);
+        await access.done(type === 'Patient' ? { patientIds: [id] } : {});
         const ifNoneMatch = request.headers['if-none-match'];
         if (ifNoneMatch && ifNoneMatch.replace(/^W\//, '').replaceAll('"', '') === resource.meta.versionId) {
           versionHeaders(reply, resource);
@@ -240,22 +355,28 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
       });
       fhir.put<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
         const { type, id } = request.params;
-        const result = await store().update(type, id, requireBody(request.body), { ifMatch: request.headers['if-match'] });
+        const access = await begin(request, 'update', type, `${type}/${id}`);
+        const result = await access.store.update(type, id, requireBody(request.body), { ifMatch: request.headers['if-match'] });
+        await access.done();
         return sendWritten(request, reply, result.created ? 201 : 200, result.resource, result.created ? `Created ${type}/${id}` : result.changed ? `Updated ${type}/${id}` : `${type}/${id} was already up to date`);
       });
       fhir.patch<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
         const { type, id } = request.params;
+        const access = await begin(request, 'patch', type, `${type}/${id}`);
         const contentType = request.headers['content-type'] ?? '';
         if (!contentType.startsWith('application/json-patch+json')) {
           throw FhirError.of(415, 'not-supported', 'PATCH takes a JSON Patch document (Content-Type: application/json-patch+json); FHIRPath Patch is not supported');
         }
-        const resource = await store().patch(type, id, request.body, { ifMatch: request.headers['if-match'] });
+        const resource = await access.store.patch(type, id, request.body, { ifMatch: request.headers['if-match'] });
+        await access.done();
         return sendWritten(request, reply, 200, resource, `Patched ${type}/${id}`);
       });
       fhir.delete<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
         const { type, id } = request.params;
-        const existed = await store().delete(type, id, { ifMatch: request.headers['if-match'] });
+        const access = await begin(request, 'delete', type, `${type}/${id}`);
+        const existed = await access.store.delete(type, id, { ifMatch: request.headers['if-match'] });
         if (!existed) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+        await access.done();
         return sendResource(request, reply, 200, informational(`Deleted ${type}/${id}`));
       });
 
@@ -263,10 +384,12 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
       const search = async (request: FastifyRequest, reply: FastifyReply, type: string | undefined, form: string | undefined): Promise<FastifyReply> => {
         if (type !== undefined && !isResourceType(type)) throw FhirError.of(404, 'not-supported', `${type} is not a FHIR R4 resource type`);
         const params = [...queryParams(request), ...(form ? [...new URLSearchParams(form)] : [])];
+        const access = await begin(request, type === undefined ? 'search-system' : 'search-type', type, searchWhat(type, params));
         const strict = preference(request, 'handling') === 'strict';
         const { request: parsed, issues } = parseSearchRequest(type, params, { strict });
         if (strict && issues.length > 0) throw new FhirError(400, issues);
-        const bundle = await searchResources(context.db, type, parsed, { baseUrl: baseUrl(request) });
+        const bundle = await searchResources(context.db, type, parsed, { baseUrl: baseUrl(request), rowFilter: access.store.access?.rowFilter, touched: access.touched });
+        await access.done();
         return sendResource(request, reply, 200, bundle);
       };
       fhir.get('/', hide, async (request, reply) => search(request, reply, undefined, undefined));
@@ -274,26 +397,31 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
       fhir.get<{ Params: Params }>('/:type', hide, async (request, reply) => search(request, reply, request.params.type, undefined));
       fhir.post<{ Params: Params }>('/:type/_search', hide, async (request, reply) => search(request, reply, request.params.type, formBody(request.body)));
 
-      const conditionalMatches = async (request: FastifyRequest, type: string, query: string): Promise<string[]> =>
-        (await findMatching(context.db, type, query, { baseUrl: baseUrl(request), limit: 2 })).map((m) => m.id);
+      // Rows the caller may not see never match, so a condition cannot reveal them.
+      const conditionalMatches = async (request: FastifyRequest, access: FhirRequestAccess, type: string, query: string): Promise<string[]> =>
+        (await findMatching(context.db, type, query, { baseUrl: baseUrl(request), limit: 2, rowFilter: access.store.access?.rowFilter })).map((m) => m.id);
+      const conditionalWhat = (type: string, query: string): string => searchWhat(type, [...new URLSearchParams(query)]);
 
       // Conditional update: PUT [base]/[type]?criteria.
       fhir.put<{ Params: Params }>('/:type', hide, async (request, reply) => {
         const { type } = request.params;
         const criteria = rawQuery(request);
+        const access = await begin(request, 'update', type, conditionalWhat(type, criteria));
         if (!criteria) throw FhirError.of(400, 'invalid', `PUT ${type} needs an id in the URL (${type}/[id]) or search criteria (${type}?identifier=…)`);
         const body = requireBody(request.body);
-        const matches = await conditionalMatches(request, type, criteria);
+        const matches = await conditionalMatches(request, access, type, criteria);
         if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `The criteria "${criteria}" match more than one ${type}; make them more selective`);
         const id = matches[0] ?? (typeof body.id === 'string' ? body.id : undefined);
         if (matches[0] && body.id !== undefined && body.id !== matches[0]) {
           throw FhirError.of(400, 'invalid', `The body's id "${String(body.id)}" is not the id of the ${type} the criteria match (${matches[0]})`, `${type}.id`);
         }
         if (id === undefined) {
-          const created = await store().create(body);
+          const created = await access.store.create(body);
+          await access.done();
           return sendWritten(request, reply, 201, created, `Created ${type}/${created.id}`);
         }
-        const result = await store().update(type, id, { ...body, id }, { ifMatch: request.headers['if-match'] });
+        const result = await access.store.update(type, id, { ...body, id }, { ifMatch: request.headers['if-match'] });
+        await access.done();
         return sendWritten(request, reply, result.created ? 201 : 200, result.resource, result.created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
       });
 
@@ -301,11 +429,13 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
       fhir.delete<{ Params: Params }>('/:type', hide, async (request, reply) => {
         const { type } = request.params;
         const criteria = rawQuery(request);
+        const access = await begin(request, 'delete', type, conditionalWhat(type, criteria));
         if (!criteria) throw FhirError.of(400, 'invalid', `DELETE ${type} needs an id in the URL (${type}/[id]) or search criteria (${type}?identifier=…)`);
-        const matches = await conditionalMatches(request, type, criteria);
+        const matches = await conditionalMatches(request, access, type, criteria);
         if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `The criteria "${criteria}" match more than one ${type}; this server deletes one resource at a time`);
         if (matches.length === 0) throw FhirError.of(404, 'not-found', `No ${type} matches "${criteria}"`);
-        await store().delete(type, matches[0] as string);
+        await access.store.delete(type, matches[0] as string);
+        await access.done();
         return sendResource(request, reply, 200, informational(`Deleted ${type}/${String(matches[0])}`));
       });
 
@@ -313,22 +443,25 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
       fhir.post<{ Params: Params }>('/:type', hide, async (request, reply) => {
         const { type } = request.params;
         if (!isResourceType(type)) throw FhirError.of(404, 'not-supported', `${type} is not a FHIR R4 resource type`);
+        const conditional = request.headers['if-none-exist'];
+        const access = await begin(request, 'create', type, conditional ? conditionalWhat(type, String(conditional)) : type);
         const body = requireBody(request.body);
         if (body.resourceType !== type) throw FhirError.of(400, 'invalid', `The body is a ${String(body.resourceType)} but the URL is for ${type}`, 'resourceType');
-        const conditional = request.headers['if-none-exist'];
         if (conditional) {
-          const matches = await conditionalMatches(request, type, String(conditional));
+          const matches = await conditionalMatches(request, access, type, String(conditional));
           if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `If-None-Exist "${String(conditional)}" matches ${matches.length} ${type} resources`);
           if (matches.length === 1) {
-            const existing = await store().read(type, matches[0] as string);
+            const existing = await access.store.read(type, matches[0] as string);
+            await access.done();
             return sendWritten(request, reply, 200, existing, `${type}/${existing.id} already exists and matches If-None-Exist`);
           }
         }
-        const created = await store().create(body);
+        const created = await access.store.create(body);
+        await access.done();
         return sendWritten(request, reply, 201, created, `Created ${type}/${created.id}`);
       });
 
-      const routes: FhirRoutes = { app: fhir, context, store };
+      const routes: FhirRoutes = { app: fhir, context, store, begin, restoreAccess };
       for (const register of options.operations ?? []) await register(routes);
     },
     { prefix: '/fhir' },

@@ -13,9 +13,11 @@ import type { Meta, Resource } from '@medplum/fhirtypes';
 import { applyPatch, type Operation } from 'rfc6902';
 import type { Database, Queryable } from '../core/db/database.js';
 import { withinTransaction } from '../core/db/database.js';
+import { type FhirAccessPolicy, type WriteCheck } from './access.js';
 import { TABLE_FAMILIES, type TableFamily, isResourceType, tableFamily } from './definitions.js';
 import { INDEX_TABLES, type IndexRows, indexResource, patientKeyOf } from './indexer.js';
 import { FhirError, type Issue, gone, invalid, notFound } from './outcome.js';
+import { SqlBuilder } from './search/sql.js';
 import { validateResource } from './validate.js';
 
 export type FhirResource = Resource & { id: string; meta: Meta & { versionId: string; lastUpdated: string } };
@@ -23,8 +25,31 @@ export type FhirResource = Resource & { id: string; meta: Meta & { versionId: st
 /** Checks a resource against the R4 definitions; an empty list means valid. */
 export type ResourceValidator = (resource: unknown) => Issue[];
 
+/** One version as written, for a write hook. */
+export interface WrittenVersion {
+  /** The version written (for a delete: the tombstone, with no content but type, id and meta). */
+  readonly resource: FhirResource;
+  readonly family: TableFamily;
+  readonly resourceKey: number;
+  readonly patientKey: number;
+  /** The key the resource had before, when its Patient changed. */
+  readonly previousPatientKey?: number | undefined;
+  readonly deleted: boolean;
+}
+
+/**
+ * Told of every version written, in the same transaction, before it commits: a failure rolls
+ * the write back. The access module keeps its relationship, consent and label tables with it.
+ */
+export type FhirWriteHook = (q: Queryable, written: readonly WrittenVersion[]) => Promise<void>;
+
 export interface FhirStoreOptions {
   validator?: ResourceValidator;
+  /** The caller's access policy (src/fhir/access.ts): what it may read and write. Absent: everything. */
+  access?: FhirAccessPolicy | undefined;
+  onWrite?: FhirWriteHook | undefined;
+  /** Given the patient_key of every Patient compartment row read or written through the store (for the audit trail). */
+  touched?: Set<number> | undefined;
 }
 
 export interface UpdateOptions {
@@ -85,6 +110,8 @@ export interface CurrentRow {
   last_updated: Date;
   deleted: boolean;
   content: string | null;
+  /** Whether the caller's access policy lets it see the row (always true without one). */
+  visible?: boolean;
 }
 
 export class FhirStore {
@@ -95,6 +122,28 @@ export class FhirStore {
     private readonly options: FhirStoreOptions = {},
   ) {
     this.validator = options.validator ?? r4Checks;
+  }
+
+  /** The caller's access policy, when it is restricted (undefined: everything is allowed). */
+  get access(): FhirAccessPolicy | undefined {
+    const access = this.options.access;
+    return access && !access.unrestricted ? access : undefined;
+  }
+
+  /** The same store for another caller. */
+  withAccess(access: FhirAccessPolicy | undefined, touched?: Set<number>): FhirStore {
+    return new FhirStore(this.db, { ...this.options, access, touched });
+  }
+
+  /** Where the store notes the Patients it touches, if anywhere. */
+  get touched(): Set<number> | undefined {
+    return this.options.touched;
+  }
+
+  /** Notes a row's Patient for the audit trail (0: a shared resource, no Patient). */
+  touch(patientKey: number | string): void {
+    const key = Number(patientKey);
+    if (key !== 0 && this.options.touched) this.options.touched.add(key);
   }
 
   /** Runs `work` against a store whose every read and write is in one transaction. */
@@ -127,6 +176,7 @@ export class FhirStore {
 
   async create(input: Resource): Promise<FhirResource> {
     this.check(input);
+    await this.checkWrite({ interaction: 'create', resource: input });
     const resource = stamp(input, randomUUID(), 1, new Date());
     const [key] = await this.newKeys(1);
     await this.writeVersions([this.pending(resource, key as number, 'POST', false)]);
@@ -137,7 +187,9 @@ export class FhirStore {
     this.assertType(type);
     const row = await this.current(this.db, type, id);
     if (!row) throw notFound(type, id);
+    await this.assertRowVisible(type, id, row);
     if (row.deleted || row.content === null) throw gone(type, id);
+    this.touch(row.patient_key);
     return JSON.parse(row.content) as FhirResource;
   }
 
@@ -145,13 +197,18 @@ export class FhirStore {
     this.assertType(type);
     const version = Number(versionId);
     if (!Number.isInteger(version) || version < 1) throw notFound(`${type}/${id}/_history`, versionId);
-    const result = await this.db.query<{ content: string | null; deleted: boolean }>(
-      `SELECT content, deleted FROM ${tableFamily(type)}_history WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
-      [type, id, version],
+    const family = tableFamily(type);
+    const sql = new SqlBuilder({ baseUrl: '' });
+    const where = `h.resource_type = ${sql.bind(type)} AND h.id = ${sql.bind(id)} AND h.version_id = ${sql.bind(version)}`;
+    const result = await this.db.query<{ content: string | null; deleted: boolean; patient_key: number; visible: boolean }>(
+      `SELECT h.content, h.deleted, h.patient_key, ${this.visibility(sql, family, 'h')} AS visible FROM ${family}_history h WHERE ${where}`,
+      sql.values,
     );
     const row = result.rows[0];
     if (!row) throw notFound(`${type}/${id}/_history`, versionId);
+    if (!row.visible) throw await this.hidden(type, id, row.patient_key);
     if (row.deleted || row.content === null) throw gone(`${type}/${id}/_history`, versionId);
+    this.touch(row.patient_key);
     return JSON.parse(row.content) as FhirResource;
   }
 
@@ -167,10 +224,17 @@ export class FhirStore {
     this.check(input, type);
     return this.db.transaction(async (tx) => {
       const row = await this.current(tx, type, id, true);
+      if (row) await this.assertRowVisible(type, id, row);
+      // A caller that may not choose ids must not learn whether an id is taken: as if absent.
+      if ((!row || row.deleted) && this.access && !this.access.mayCreateWithId) throw notFound(type, id);
       checkVersion(type, id, row, options.ifMatch);
       const version = row ? row.version_id + 1 : 1;
       const existing = row && !row.deleted && row.content ? (JSON.parse(row.content) as FhirResource) : undefined;
-      if (existing && sameContent(existing, input)) return { resource: existing, created: false, changed: false };
+      if (existing && sameContent(existing, input)) {
+        this.touch(row?.patient_key ?? 0);
+        return { resource: existing, created: false, changed: false };
+      }
+      await this.checkWrite({ interaction: existing ? 'update' : 'create', resource: input, existing });
       const resource = stamp(input, id, version, new Date());
       const key = row ? row.resource_key : ((await this.newKeys(1, tx))[0] as number);
       const pending = this.pending(resource, key, 'PUT', row !== undefined);
@@ -193,9 +257,11 @@ export class FhirStore {
     return this.db.transaction(async (tx) => {
       const row = await this.current(tx, type, id, true);
       if (!row) throw notFound(type, id);
+      await this.assertRowVisible(type, id, row);
       if (row.deleted || !row.content) throw gone(type, id);
       checkVersion(type, id, row, options.ifMatch);
       const resource = JSON.parse(row.content) as Record<string, unknown>;
+      const existing = JSON.parse(row.content) as FhirResource;
       let results: ReturnType<typeof applyPatch>;
       try {
         results = applyPatch(resource, operations as Operation[]);
@@ -210,6 +276,7 @@ export class FhirStore {
       }
       if (resource.resourceType !== type || resource.id !== id) throw invalid('A patch may not change resourceType or id');
       this.check(resource, type);
+      await this.checkWrite({ interaction: 'patch', resource: resource as unknown as Resource, existing });
       const stamped = stamp(resource as unknown as Resource, id, row.version_id + 1, new Date());
       const pending = this.pending(stamped, row.resource_key, 'PATCH', true);
       if (row.patient_key !== pending.patientKey) pending.previousPatientKey = row.patient_key;
@@ -227,8 +294,10 @@ export class FhirStore {
     return this.db.transaction(async (tx) => {
       const row = await this.current(tx, type, id, true);
       if (!row) return false;
+      await this.assertRowVisible(type, id, row);
       checkVersion(type, id, row, options.ifMatch);
       if (row.deleted) return true;
+      await this.checkWrite({ interaction: 'delete', existing: row.content ? (JSON.parse(row.content) as FhirResource) : undefined });
       const family = tableFamily(type);
       const lastUpdated = new Date().toISOString();
       const tombstone = { resourceType: type, id, meta: { versionId: String(row.version_id + 1), lastUpdated } } as FhirResource;
@@ -240,32 +309,35 @@ export class FhirStore {
     });
   }
 
+  /**
+   * History at system, type or instance level, newest first. Only versions the caller's access
+   * policy lets it see are counted and returned (an instance level caller should check the
+   * resource first with `assertVisible`, so a hidden resource is refused rather than empty).
+   */
   async history(query: HistoryQuery): Promise<{ entries: HistoryEntry[]; total: number }> {
     if (query.type) this.assertType(query.type);
     const families = query.type ? [tableFamily(query.type)] : TABLE_FAMILIES;
-    const params: unknown[] = [];
-    const where: string[] = [];
-    if (query.type) {
-      params.push(query.type);
-      where.push(`resource_type = $${params.length}`);
-    }
-    if (query.id) {
-      params.push(query.id);
-      where.push(`id = $${params.length}`);
-    }
-    if (query.since) {
-      params.push(query.since);
-      where.push(`last_updated >= $${params.length}`);
-    }
-    const condition = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = new SqlBuilder({ baseUrl: '' });
+    const type = query.type ? sql.bind(query.type) : undefined;
+    const id = query.id ? sql.bind(query.id) : undefined;
+    const since = query.since ? sql.bind(query.since) : undefined;
     const union = families
-      .map((f) => `SELECT resource_type, id, version_id, last_updated, method, deleted, content FROM ${f}_history ${condition}`)
+      .map((f) => {
+        const where: string[] = [];
+        if (type) where.push(`h.resource_type = ${type}`);
+        if (id) where.push(`h.id = ${id}`);
+        if (since) where.push(`h.last_updated >= ${since}`);
+        const access = this.access?.rowFilter(sql, f, 'h');
+        if (access) where.push(`(${access})`);
+        return `SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.deleted, h.content, h.patient_key FROM ${f}_history h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+      })
       .join(' UNION ALL ');
-    const count = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM (${union}) h`, params);
-    const rows = await this.db.query<{ resource_type: string; id: string; version_id: number; last_updated: Date; method: HistoryEntry['method']; deleted: boolean; content: string | null }>(
-      `${union} ORDER BY last_updated DESC, version_id DESC, resource_type, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, query.count, query.offset],
+    const count = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM (${union}) h`, sql.values);
+    const rows = await this.db.query<{ resource_type: string; id: string; version_id: number; last_updated: Date; method: HistoryEntry['method']; deleted: boolean; content: string | null; patient_key: number | string }>(
+      `${union} ORDER BY last_updated DESC, version_id DESC, resource_type, id LIMIT $${sql.values.length + 1} OFFSET $${sql.values.length + 2}`,
+      [...sql.values, query.count, query.offset],
     );
+    for (const r of rows.rows) this.touch(r.patient_key);
     return {
       total: count.rows[0]?.n ?? 0,
       entries: rows.rows.map((r) => ({
@@ -279,11 +351,18 @@ export class FhirStore {
     };
   }
 
-  /** Whether a resource exists and is current (not deleted). */
+  /** Whether a resource exists, is current (not deleted), and the caller may see it. */
   async exists(type: string, id: string): Promise<boolean> {
     if (!isResourceType(type)) return false;
     const row = await this.current(this.db, type, id);
-    return row !== undefined && !row.deleted;
+    return row !== undefined && !row.deleted && row.visible !== false;
+  }
+
+  /** Throws the policy's refusal if `type/id` exists but is hidden from the caller; nothing otherwise. */
+  async assertVisible(type: string, id: string): Promise<void> {
+    if (!this.access || !isResourceType(type)) return;
+    const row = await this.current(this.db, type, id);
+    if (row) await this.assertRowVisible(type, id, row);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -292,13 +371,38 @@ export class FhirStore {
     if (!isResourceType(type)) throw FhirError.of(404, 'not-supported', `${type} is not a FHIR R4 resource type`);
   }
 
+  /** The current row of `type/id`, with whether the caller may see it. */
   private async current(q: Queryable, type: string, id: string, lock = false): Promise<CurrentRow | undefined> {
+    const family = tableFamily(type);
+    const sql = new SqlBuilder({ baseUrl: '' });
+    const where = `r.resource_type = ${sql.bind(type)} AND r.id = ${sql.bind(id)}`;
     const result = await q.query<CurrentRow>(
-      `SELECT resource_key, patient_key, version_id, last_updated, deleted, content FROM ${tableFamily(type)}_resource
-       WHERE resource_type = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
-      [type, id],
+      `SELECT r.resource_key, r.patient_key, r.version_id, r.last_updated, r.deleted, r.content, ${this.visibility(sql, family, 'r')} AS visible
+       FROM ${family}_resource r WHERE ${where}${lock ? ' FOR UPDATE OF r' : ''}`,
+      sql.values,
     );
     return result.rows[0];
+  }
+
+  /** A boolean SQL expression: may the caller see row `alias`? */
+  private visibility(sql: SqlBuilder, family: TableFamily, alias: string): string {
+    const filter = this.access?.rowFilter(sql, family, alias);
+    return filter ? `(${filter})` : 'true';
+  }
+
+  private async assertRowVisible(type: string, id: string, row: CurrentRow): Promise<void> {
+    if (row.visible === false) throw await this.hidden(type, id, row.patient_key);
+  }
+
+  private async hidden(type: string, id: string, patientKey: number | string): Promise<FhirError> {
+    const access = this.access;
+    if (!access) return notFound(type, id);
+    return access.refuseHidden({ family: tableFamily(type), type, id, patientKey: Number(patientKey) });
+  }
+
+  /** The policy's check of content about to be written (creates made elsewhere call it too). */
+  async checkWrite(check: WriteCheck): Promise<void> {
+    await this.access?.checkWrite(check);
   }
 
   async newKeys(n: number, q: Queryable = this.db): Promise<number[]> {
@@ -316,7 +420,24 @@ export class FhirStore {
    * the index rows, replacing the index rows of the versions they supersede. One statement per
    * family, so the whole batch is atomic even outside a transaction.
    */
-  async writeVersions(versions: readonly PendingVersion[], q: Queryable = this.db): Promise<void> {
+  async writeVersions(versions: readonly PendingVersion[], q?: Queryable): Promise<void> {
+    const onWrite = this.options.onWrite;
+    if (onWrite && q === undefined) {
+      // The hook's statements and the write land together or not at all.
+      await this.db.transaction((tx) => this.writeVersions(versions, tx));
+      return;
+    }
+    await this.writeStatements(versions, q ?? this.db);
+    for (const v of versions) this.touch(v.patientKey);
+    if (onWrite && versions.length > 0) {
+      await onWrite(
+        q ?? this.db,
+        versions.map((v) => ({ resource: v.resource, family: v.family, resourceKey: v.resourceKey, patientKey: v.patientKey, previousPatientKey: v.previousPatientKey, deleted: v.deleted })),
+      );
+    }
+  }
+
+  private async writeStatements(versions: readonly PendingVersion[], q: Queryable): Promise<void> {
     for (const family of TABLE_FAMILIES) {
       const batch = versions.filter((v) => v.family === family);
       if (batch.length === 0) continue;

@@ -8,10 +8,11 @@
  *   POST [base]/[type]/[id]/$validate   the same, against that instance (mode update or delete)
  */
 import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import type { FastifyRequest } from 'fastify';
 import { isResourceType } from './definitions.js';
-import { type FhirRouteRegistrar, type FhirRoutes, sendOutcome } from './http.js';
+import { type FhirRouteRegistrar, sendOutcome } from './http.js';
 import { FhirError, type Issue, invalid } from './outcome.js';
-import { isValidId } from './store.js';
+import { type FhirStore, isValidId } from './store.js';
 
 type Mode = 'create' | 'update' | 'delete';
 
@@ -53,11 +54,13 @@ function readRequest(type: string, body: unknown, query: Record<string, unknown>
 }
 
 /** The issues with the request, as a create, update or delete would raise them. */
-async function validate(routes: FhirRoutes, type: string, id: string | undefined, request: ValidateRequest): Promise<Issue[]> {
+async function validate(store: FhirStore, type: string, id: string | undefined, request: ValidateRequest): Promise<Issue[]> {
   if (request.mode === 'delete') {
     if (id === undefined) throw invalid('mode delete needs the instance: POST [base]/[type]/[id]/$validate', 'mode');
     // Deleting never breaks a rule here (references are not checked on delete); only a resource that is there can be deleted.
-    if (!(await routes.store().exists(type, id))) return [{ severity: 'error', code: 'not-found', diagnostics: `${type}/${id} is not known or is already deleted` }];
+    // A resource the caller may not see is refused as a read of it would be, so validation cannot reveal it.
+    await store.assertVisible(type, id);
+    if (!(await store.exists(type, id))) return [{ severity: 'error', code: 'not-found', diagnostics: `${type}/${id} is not known or is already deleted` }];
     return [VALID];
   }
   const resource = request.resource;
@@ -74,7 +77,7 @@ async function validate(routes: FhirRoutes, type: string, id: string | undefined
     else if (!isValidId(resourceId)) issues.push({ severity: 'error', code: 'invalid', diagnostics: `"${resourceId}" is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`, expression: `${type}.id` });
   }
   try {
-    issues.push(...routes.store().check(resource, type));
+    issues.push(...store.check(resource, type));
   } catch (error) {
     // 400 (not well-formed) and 422 (breaks a rule) are both findings of the check.
     if (!(error instanceof FhirError) || error.status >= 500) throw error;
@@ -84,20 +87,23 @@ async function validate(routes: FhirRoutes, type: string, id: string | undefined
 }
 
 export const registerValidateRoutes: FhirRouteRegistrar = (routes) => {
-  const handle = async (type: string, id: string | undefined, body: unknown, query: unknown): Promise<Issue[]> => {
+  const handle = async (fastifyRequest: FastifyRequest, type: string, id: string | undefined, body: unknown, query: unknown): Promise<Issue[]> => {
     if (!isResourceType(type)) throw FhirError.of(404, 'not-supported', `${type} is not a FHIR R4 resource type`);
+    const access = await routes.begin(fastifyRequest, 'validate', type, `${type}${id !== undefined ? `/${id}` : ''}/$validate`);
     if (id !== undefined && !isValidId(id)) throw invalid(`"${id}" is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`, 'id');
     const request = readRequest(type, body, (query ?? {}) as Record<string, unknown>);
     if (request.profile !== undefined) {
       throw FhirError.of(400, 'not-supported', `Validation against profile ${request.profile} is not supported; leave profile out to validate against base R4`, 'profile');
     }
-    return validate(routes, type, id, request);
+    const issues = await validate(access.store, type, id, request);
+    await access.done();
+    return issues;
   };
   const hide = { schema: { hide: true } };
   routes.app.post<{ Params: { type: string } }>('/:type/$validate', hide, async (request, reply) =>
-    sendOutcome(request, reply, 200, await handle(request.params.type, undefined, request.body, request.query)),
+    sendOutcome(request, reply, 200, await handle(request, request.params.type, undefined, request.body, request.query)),
   );
   routes.app.post<{ Params: { type: string; id: string } }>('/:type/:id/$validate', hide, async (request, reply) =>
-    sendOutcome(request, reply, 200, await handle(request.params.type, request.params.id, request.body, request.query)),
+    sendOutcome(request, reply, 200, await handle(request, request.params.type, request.params.id, request.body, request.query)),
   );
 };

@@ -19,6 +19,7 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import { getDataType } from '@medplum/core';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../core/db/database.js';
+import type { RowFilter } from '../access.js';
 import { type TableFamily, tableFamily } from '../definitions.js';
 import { FhirError, operationOutcome } from '../outcome.js';
 import { type ChainTarget, type Filter, type Include, type SearchRequest, type SummaryMode, parseSearchRequest } from './parse.js';
@@ -38,6 +39,8 @@ export interface SearchOptions extends SqlOptions {
   readonly maxIncludes?: number | undefined;
   /** Chains between patient-family types look their targets up first up to this many (default MAX_RESOLVED_TARGETS). */
   readonly maxResolvedTargets?: number | undefined;
+  /** Given the patient_key of every resource the Bundle carries (for the audit trail). */
+  readonly touched?: Set<number> | undefined;
 }
 
 /** How many rounds `:iterate` follows references before it stops. */
@@ -57,7 +60,7 @@ interface Found {
 /** Runs a parsed search. `type` is the searched type, or undefined for a system-level search. */
 export async function searchResources(db: Queryable, type: string | undefined, parsed: SearchRequest, options: SearchOptions): Promise<Bundle> {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const sqlOptions: SqlOptions = { baseUrl, now: options.now };
+  const sqlOptions: SqlOptions = { baseUrl, now: options.now, rowFilter: options.rowFilter };
   const request: SearchRequest = { ...parsed, filters: await resolveChains(db, parsed.types.length === 1 ? parsed.types[0] : undefined, parsed.filters, sqlOptions, options.maxResolvedTargets ?? MAX_RESOLVED_TARGETS) };
   const wantsTotal = request.summary === 'count' || request.total !== 'none';
   const countOnly = request.summary === 'count';
@@ -80,6 +83,7 @@ export async function searchResources(db: Queryable, type: string | undefined, p
   }
 
   const included = countOnly ? [] : await includes(db, matches, request, sqlOptions, options.maxIncludes ?? DEFAULT_MAX_INCLUDES);
+  if (options.touched) for (const f of [...matches, ...included]) if (f.patientKey !== '0') options.touched.add(Number(f.patientKey));
 
   const entry: BundleEntry[] = [
     ...matches.map((m) => ({
@@ -292,6 +296,8 @@ export function shapeResource(resource: Resource, summary: SummaryMode | undefin
 
 export interface MatchOptions {
   readonly baseUrl: string;
+  /** The caller's access rule: rows it may not see never match (so a condition cannot reveal them). */
+  readonly rowFilter?: RowFilter | undefined;
   /** Stop after this many matches (a conditional create only needs to know 0, 1 or more). */
   readonly limit?: number | undefined;
 }
@@ -305,7 +311,7 @@ export async function findMatching(db: Queryable, type: string, query: string | 
   const params = typeof query === 'string' ? [...new URLSearchParams(query.startsWith('?') ? query.slice(1) : query)] : query;
   const { request, issues } = parseSearchRequest(type, params, { strict: true });
   if (issues.length > 0) throw new FhirError(400, issues);
-  const sqlOptions: SqlOptions = { baseUrl: options.baseUrl };
+  const sqlOptions: SqlOptions = { baseUrl: options.baseUrl, rowFilter: options.rowFilter };
   const filters = await resolveChains(db, type, request.filters, sqlOptions, MAX_RESOLVED_TARGETS);
   const q = idsQuery(type, filters, sqlOptions, options.limit ?? 1_000_000);
   const { rows } = await db.query<{ id: string }>(q.text, q.values);
@@ -313,7 +319,7 @@ export async function findMatching(db: Queryable, type: string, query: string | 
 }
 
 /** Whether the resource `type/id` matches the query string (the criteria only; paging is ignored). */
-export async function resourceMatches(db: Queryable, type: string, id: string, query: string | ReadonlyArray<readonly [string, string]>, options: { baseUrl: string }): Promise<boolean> {
+export async function resourceMatches(db: Queryable, type: string, id: string, query: string | ReadonlyArray<readonly [string, string]>, options: { baseUrl: string; rowFilter?: RowFilter | undefined }): Promise<boolean> {
   const params = typeof query === 'string' ? [...new URLSearchParams(query.startsWith('?') ? query.slice(1) : query)] : [...query];
   return (await findMatching(db, type, [...params, ['_id', id]], { ...options, limit: 1 })).length > 0;
 }

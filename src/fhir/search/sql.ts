@@ -32,6 +32,7 @@
  *    collation so both engines order alike; r.resource_key breaks ties so pages are stable.
  */
 import { getDataType } from '@medplum/core';
+import type { RowFilter } from '../access.js';
 import { type TableFamily, patientCompartmentParams, searchParam, tableFamily } from '../definitions.js';
 import { type IndexTable, parseReference, patientKey } from '../indexer.js';
 import type { DateMatch, Filter, Include, NumberMatch, SearchRequest, SortKey, ValueMatch } from './parse.js';
@@ -41,6 +42,8 @@ export interface SqlOptions {
   readonly baseUrl: string;
   /** The instant `ap` on dates measures from; now unless given (tests pass it). */
   readonly now?: Date | undefined;
+  /** The caller's access rule (src/fhir/access.ts), added to every row `visibleResources` admits. */
+  readonly rowFilter?: RowFilter | undefined;
 }
 
 /** Collects the bound values of one statement; `bind` returns the placeholder. */
@@ -75,14 +78,17 @@ interface Scope {
 }
 
 /**
- * The rows of a resource table a search may see: current versions, not deleted, of `types`
- * (every type when empty). The single place for the visibility rule (see the header).
+ * The rows of a resource table of `family` a search may see: current versions, not deleted, of
+ * `types` (every type when empty), that the caller's access rule admits. The single place for the
+ * visibility rule (see the header).
  */
-export function visibleResources(sql: SqlBuilder, types: readonly string[], alias: string): string {
+export function visibleResources(sql: SqlBuilder, family: TableFamily, types: readonly string[], alias: string): string {
   const conditions: string[] = [];
   if (types.length === 1) conditions.push(`${alias}.resource_type = ${sql.bind(types[0])}`);
   else if (types.length > 1) conditions.push(`${alias}.resource_type = ANY(${sql.bind([...types])}::text[])`);
   conditions.push(`NOT ${alias}.deleted`);
+  const access = sql.options.rowFilter?.(sql, family, alias);
+  if (access) conditions.push(`(${access})`);
   return conditions.join(' AND ');
 }
 
@@ -100,7 +106,7 @@ export function familiesOf(types: readonly string[]): Array<{ family: TableFamil
 /** `visibleResources` and every filter of the request, for alias r of one family. */
 function whereClause(sql: SqlBuilder, family: TableFamily, types: readonly string[], filters: readonly Filter[], alias: string): string {
   const scope: Scope = { family, alias, type: types.length === 1 ? types[0] : undefined };
-  const conditions = [visibleResources(sql, types, alias)];
+  const conditions = [visibleResources(sql, family, types, alias)];
   const keys = scope.type !== undefined ? routingKeys(scope.type, filters) : undefined;
   if (keys !== undefined) conditions.push(keys.length === 1 ? `${alias}.patient_key = ${sql.bind(String(keys[0]))}` : `${alias}.patient_key = ANY(${sql.bind(keys.map(String))}::bigint[])`);
   return [...conditions, ...filters.map((f) => filterSql(sql, f, scope))].join('\n  AND ');
@@ -230,7 +236,7 @@ export function resourcesByIdQuery(family: TableFamily, refs: readonly { type: s
   const sql = new SqlBuilder(options);
   const types = [...new Set(refs.map((r) => r.type))];
   const pairs = `unnest(${sql.bind(refs.map((r) => r.type))}::text[], ${sql.bind(refs.map((r) => r.id))}::text[]) AS t(type, id)`;
-  const text = `SELECT ${RESOURCE_COLUMNS('r')} FROM ${family}_resource r JOIN ${pairs} ON r.resource_type = t.type AND r.id = t.id WHERE ${visibleResources(sql, types, 'r')}`;
+  const text = `SELECT ${RESOURCE_COLUMNS('r')} FROM ${family}_resource r JOIN ${pairs} ON r.resource_type = t.type AND r.id = t.id WHERE ${visibleResources(sql, family, types, 'r')}`;
   return { text, values: sql.values };
 }
 
@@ -246,7 +252,7 @@ export function revincludeQuery(family: TableFamily, refs: readonly { type: stri
   conditions.push(include.param === '*' ? `position('$' in x.param) = 0` : `x.param = ${sql.bind(include.param)}`);
   const types = include.sourceType === '*' ? [] : [include.sourceType];
   const text =
-    `SELECT ${RESOURCE_COLUMNS('r')} FROM ${family}_resource r WHERE ${visibleResources(sql, types, 'r')}` +
+    `SELECT ${RESOURCE_COLUMNS('r')} FROM ${family}_resource r WHERE ${visibleResources(sql, family, types, 'r')}` +
     ` AND (r.patient_key, r.resource_key) IN (SELECT x.patient_key, x.resource_key FROM ${pairs} JOIN ${family}_reference x ON x.target_id = t.id AND x.target_type = t.type WHERE ${conditions.join(' AND ')})`;
   return { text, values: sql.values };
 }
@@ -327,7 +333,7 @@ function filterSql(sql: SqlBuilder, filter: Filter, scope: Scope): string {
         const targetFamily = tableFamily(target.type);
         const t = sql.alias('t');
         const next = filterSql(sql, target.next, { family: targetFamily, alias: t, type: target.type });
-        const inner = `EXISTS (SELECT 1 FROM ${targetFamily}_resource ${t} WHERE ${visibleResources(sql, [target.type], t)} AND ${t}.id = ${x}.target_id AND ${next})`;
+        const inner = `EXISTS (SELECT 1 FROM ${targetFamily}_resource ${t} WHERE ${visibleResources(sql, targetFamily, [target.type], t)} AND ${t}.id = ${x}.target_id AND ${next})`;
         return filter.targets.length === 1 ? `${x}.target_type = ${sql.bind(target.type)} AND ${inner}` : `(${x}.target_type = ${sql.bind(target.type)} AND ${inner})`;
       });
       const body = `SELECT 1 FROM ${family}_reference ${x} WHERE ${sameResource(x, alias)} AND ${x}.resource_type = ${typeOf(sql, scope)} AND ${x}.param = ${sql.bind(filter.param)} AND ${localTarget(sql, x)} AND ${or(alternatives)}`;
@@ -342,7 +348,7 @@ function filterSql(sql: SqlBuilder, filter: Filter, scope: Scope): string {
       const body =
         `SELECT 1 FROM ${sourceFamily}_reference ${h} JOIN ${sourceFamily}_resource ${s} ON ${sameResource(s, h)}` +
         ` WHERE ${h}.resource_type = ${sql.bind(filter.type)} AND ${h}.param = ${sql.bind(filter.param)} AND ${h}.target_id = ${alias}.id AND ${h}.target_type = ${targetType}` +
-        ` AND ${localTarget(sql, h)} AND ${visibleResources(sql, [filter.type], s)} AND ${next}`;
+        ` AND ${localTarget(sql, h)} AND ${visibleResources(sql, sourceFamily, [filter.type], s)} AND ${next}`;
       // A Patient's key is the key of the resources whose key-deciding reference points at it: then the join stays on its shard.
       if (scope.type === 'Patient' && determinesPatientKey(filter.type, filter.param)) return `EXISTS (${body} AND ${h}.patient_key = ${alias}.patient_key)`;
       return `EXISTS (${body})`;

@@ -36,7 +36,7 @@ export function testNhsNumber(sequence: number): string {
   }
 }
 
-const GIVEN = [['William', 'James'], ['Margaret'], ['Mary-Jane', 'Rose'], ['Thomas'], ['Elizabeth', 'Anne']];
+const GIVEN = [['William', 'James'], ['Margaret'], ['Mary-Jane', 'Rose'], ['Thomas'], ['Elizabeth', 'Anne'], ['Zoë']];
 const FAMILY = ['Smith', "O'Brien", 'Smith-Jones', 'Evans', 'Van Der Berg'];
 
 /** A resident as population.ts would make one; every fifth has moved, changed name and died. */

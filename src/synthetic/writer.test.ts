@@ -8,7 +8,7 @@ import { validateResource } from '../fhir/validate.js';
 import { Feeds } from './feeds.js';
 import { Random } from './random.js';
 import { TEST_AREA, testRecords, testResident } from './testing.js';
-import { FeedWriter, type Manifest, type WriterOptions, prepareOutput, serializeResident } from './writer.js';
+import { FeedWriter, type Manifest, type WriterOptions, packResidents, prepareOutput } from './writer.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -26,9 +26,14 @@ const PARAMETERS = { icb: 'QGH', people: 60, seed: 7, asOf: '2026-10-31', genera
 function generate(out: string, options: WriterOptions): Manifest {
   const feeds = new Feeds(TEST_AREA, 7);
   const writer = new FeedWriter(out, options);
-  for (let i = 0; i < 60; i++) {
-    const resident = testResident(i);
-    writer.write(serializeResident(resident, feeds.feedsOf(resident, testRecords(resident), new Random(7, i))));
+  // Batches of uneven sizes, as workers send them.
+  for (let i = 0; i < 60; ) {
+    const batch = [];
+    for (const end = Math.min(60, i + 1 + (i % 7)); i < end; i++) {
+      const resident = testResident(i);
+      batch.push({ resident, feeds: feeds.feedsOf(resident, testRecords(resident), new Random(7, i)) });
+    }
+    writer.write(packResidents(batch));
   }
   return writer.finish(PARAMETERS);
 }
@@ -51,7 +56,7 @@ const lines = (path: string): string[] => readFileSync(path, 'utf8').split('\n')
 describe('the feed writer', () => {
   const out = tempDir();
   // Tiny buffers, Bundles and a handful of open files, so every path of the writer runs.
-  const manifest = generate(out, { bundleEntries: 25, fileBufferChars: 500, totalBufferChars: 5000, maxOpenFiles: 3 });
+  const manifest = generate(out, { bundleEntries: 25, fileBufferBytes: 300, totalBufferBytes: 3000, maxOpenFiles: 3 });
 
   it('writes NDJSON per holder and type, Bundles, the ground truth and a manifest that lists them all', () => {
     const files = allFiles(out);
@@ -129,5 +134,20 @@ describe('prepareOutput', () => {
     expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine');
     prepareOutput(join(dir, 'new', 'deeper'));
     expect(statSync(join(dir, 'new', 'deeper')).isDirectory()).toBe(true);
+  });
+});
+
+describe('packed batches', () => {
+  it('carry text that is not ASCII byte for byte', () => {
+    const out = tempDir();
+    const feeds = new Feeds(TEST_AREA, 7);
+    const resident = { ...testResident(5), given: ['Zoë', 'Siân'], family: 'Ó Briain' };
+    const writer = new FeedWriter(out, { fileBufferBytes: 64 });
+    writer.write(packResidents([{ resident, feeds: feeds.feedsOf(resident, testRecords(resident), new Random(7, 5)) }]));
+    writer.finish(PARAMETERS);
+    const line = readFileSync(join(out, 'ground-truth/residents.ndjson'), 'utf8');
+    expect(line).toBe(`${JSON.stringify(resident)}\n`);
+    const patients = lines(join(out, `feeds/${resident.practice}/Patient.ndjson`)).map((l) => JSON.parse(l) as { name: Array<{ given: string[] }> });
+    expect(patients[0]?.name[0]?.given[0]).toMatch(/^(Zoë|Zoe|Zo)/);
   });
 });

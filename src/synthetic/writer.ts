@@ -1,5 +1,5 @@
 /**
- * The streaming writer: each resident's serialised feeds, in order, appended to
+ * The streaming writer: residents' feeds, in order, appended to
  *
  *   <out>/feeds/<holder>/<ResourceType>.ndjson    one resource per line, per holder and type
  *   <out>/bundles/<holder>/<nnnnn>.json           transaction Bundles of PUT entries (resending one is
@@ -9,10 +9,15 @@
  *   <out>/ground-truth/links.ndjson               which holder's Patient is which resident
  *   <out>/manifest.json                           what was generated: parameters, counts, files
  *
- * Memory stays flat: text is buffered per file and written in large chunks, with a cap on all
- * buffers together; files stay open between writes (at most `maxOpenFiles` at once, the least
- * recently written closed first). Nothing in the output depends on time or on the machine, so
- * the same input gives the same bytes.
+ * Work is split so that the thread that writes does almost nothing else. `packResidents` (run in
+ * the worker threads) serialises a batch of residents into one UTF-8 buffer, with each resource
+ * already wrapped as its Bundle entry, plus a small table of where each piece is; the buffer moves
+ * to the main thread without copying. `FeedWriter.write` then only copies byte ranges into
+ * per-file buffers and writes them out in large chunks.
+ *
+ * Memory stays flat: one buffer per file, a cap on all buffers together, and at most
+ * `maxOpenFiles` files open at once (the least recently written closed first). Nothing in the
+ * output depends on time or the machine, so the same input gives the same bytes.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,45 +25,127 @@ import type { HolderFeed } from './feeds.js';
 import type { SourceKind } from './flaws.js';
 import type { Resident } from './model.js';
 
-/** One holder's copy of one resident, as JSON text (made in a worker, written by the main thread). */
-export interface SerializedFeed {
-  holder: string;
-  kind: SourceKind;
-  system: string;
-  /** Flattened triples: type, id, JSON; the Patient first, then the records. */
-  resources: string[];
-  /** Flattened pairs: code, JSON of each Organization the copy refers to. */
-  organizations: string[];
-  /** The ground-truth link, as one JSON line. */
-  link: string;
+// ---------------------------------------------------------------------------------------------
+// A packed batch: what a worker sends the writer.
+
+/** Operations in `PackedBatch.ops`, each followed by its fixed number of integers. */
+const OP_RESIDENT = 1; // start, end: the resident's ground-truth line
+const OP_FEED = 2; // holder, kind, system (string indexes), linkStart, linkEnd, organisations, resources
+const OP_ORGANIZATION = 3; // code (string index), entryStart, jsonStart, jsonEnd, entryEnd
+const OP_RESOURCE = 4; // type (string index), entryStart, jsonStart, jsonEnd, entryEnd
+
+export interface PackedBatch {
+  /** UTF-8 text: ground-truth lines and, for each resource, its whole Bundle entry. */
+  bytes: Uint8Array;
+  /** The operations (see OP_*), as integers. */
+  ops: Int32Array;
+  /** Holder codes, kinds, systems and resource types the operations name by index. */
+  strings: string[];
+  residents: number;
 }
 
-export interface SerializedResident {
-  /** The true resident, as one JSON line. */
-  resident: string;
-  feeds: SerializedFeed[];
+/** Builds a PackedBatch: text into one growing buffer, operations into one growing integer array. */
+class Packer {
+  private bytes = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  private ops = new Int32Array(1 << 14);
+  private opCount = 0;
+  private readonly strings: string[] = [];
+  private readonly stringIndex = new Map<string, number>();
+  residents = 0;
+
+  string(value: string): number {
+    let index = this.stringIndex.get(value);
+    if (index === undefined) {
+      index = this.strings.length;
+      this.strings.push(value);
+      this.stringIndex.set(value, index);
+    }
+    return index;
+  }
+
+  op(...values: number[]): void {
+    if (this.opCount + values.length > this.ops.length) {
+      const grown = new Int32Array(this.ops.length * 2 + values.length);
+      grown.set(this.ops.subarray(0, this.opCount));
+      this.ops = grown;
+    }
+    this.ops.set(values, this.opCount);
+    this.opCount += values.length;
+  }
+
+  /** Appends text; returns where it ends. */
+  text(value: string): number {
+    // UTF-8 needs at most three bytes per UTF-16 code unit.
+    const room = value.length * 3;
+    if (this.used + room > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + room));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    this.used += this.bytes.write(value, this.used, 'utf8');
+    return this.used;
+  }
+
+  get at(): number {
+    return this.used;
+  }
+
+  /** A resource as its Bundle entry; the NDJSON line is the JSON within it. */
+  entry(opCode: number, name: string, type: string, id: string, json: string): void {
+    const entryStart = this.used;
+    const jsonStart = this.text('{"resource":');
+    const jsonEnd = this.text(json);
+    const entryEnd = this.text(`,"request":{"method":"PUT","url":"${type}/${id}"}}`);
+    this.op(opCode, this.string(name), entryStart, jsonStart, jsonEnd, entryEnd);
+  }
+
+  finish(): PackedBatch {
+    // Copied out so the batch owns exactly its bytes (and its ArrayBuffer can be transferred).
+    const bytes = new Uint8Array(this.used);
+    bytes.set(this.bytes.subarray(0, this.used));
+    return { bytes, ops: this.ops.slice(0, this.opCount), strings: this.strings, residents: this.residents };
+  }
 }
 
-export function serializeResident(resident: Resident, feeds: readonly HolderFeed[]): SerializedResident {
-  return {
-    resident: JSON.stringify(resident),
-    feeds: feeds.map((feed) => {
-      const resources: string[] = [feed.patient.resourceType, feed.patient.id, JSON.stringify(feed.patient)];
-      for (const record of feed.records) resources.push(record.resourceType, record.id, JSON.stringify(record));
-      const organizations: string[] = [];
-      for (const org of feed.organizations) organizations.push(org.id, JSON.stringify(org));
-      return { holder: feed.holder, kind: feed.kind, system: feed.system, resources, organizations, link: JSON.stringify(feed.link) };
-    }),
-  };
+/** Serialises residents and their holders' feeds for the writer (in a worker, or anywhere). */
+export function packResidents(residents: ReadonlyArray<{ resident: Resident; feeds: readonly HolderFeed[] }>): PackedBatch {
+  const packer = new Packer();
+  // An organisation's JSON is the same in every feed: serialised once per batch.
+  const organizations = new Map<string, string>();
+  for (const { resident, feeds } of residents) {
+    packer.residents += 1;
+    const start = packer.at;
+    packer.op(OP_RESIDENT, start, packer.text(JSON.stringify(resident)));
+    for (const feed of feeds) {
+      const linkStart = packer.at;
+      const linkEnd = packer.text(JSON.stringify(feed.link));
+      packer.op(OP_FEED, packer.string(feed.holder), packer.string(feed.kind), packer.string(feed.system), linkStart, linkEnd, feed.organizations.length, 1 + feed.records.length);
+      for (const org of feed.organizations) {
+        let json = organizations.get(org.id);
+        if (json === undefined) {
+          json = JSON.stringify(org);
+          organizations.set(org.id, json);
+        }
+        packer.entry(OP_ORGANIZATION, org.id, 'Organization', org.id, json);
+      }
+      packer.entry(OP_RESOURCE, 'Patient', 'Patient', feed.patient.id, JSON.stringify(feed.patient));
+      for (const record of feed.records) packer.entry(OP_RESOURCE, record.resourceType, record.resourceType, record.id, JSON.stringify(record));
+    }
+  }
+  return packer.finish();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Files.
 
 export interface WriterOptions {
   /** At most this many entries per Bundle, unless one resident's records alone are more (default 1000). */
   bundleEntries?: number;
-  /** A file's buffer is written out when it holds this many characters (default 256 Ki). */
-  fileBufferChars?: number;
-  /** All buffers are written out when together they hold this many characters (default 32 Mi). */
-  totalBufferChars?: number;
+  /** Each file's buffer, in bytes (default 64 KiB). */
+  fileBufferBytes?: number;
+  /** All buffers are written out and freed when together they pass this many bytes (default 96 MiB). */
+  totalBufferBytes?: number;
   /** At most this many files open at once (default 256). */
   maxOpenFiles?: number;
 }
@@ -91,9 +178,9 @@ export interface Manifest extends GenerationParameters {
   files: ManifestFile[];
 }
 
-class BufferedFile {
-  chunks: string[] = [];
-  chars = 0;
+class OutFile {
+  buffer: Buffer | undefined;
+  used = 0;
   bytes = 0;
   count = 0;
   fd: number | undefined;
@@ -103,51 +190,78 @@ class BufferedFile {
   constructor(readonly path: string) {}
 }
 
+const NEWLINE = Buffer.from('\n');
+const ENTRY_SEPARATOR = Buffer.from(',\n');
+const BUNDLE_START = Buffer.from('{"resourceType":"Bundle","type":"transaction","entry":[\n');
+const BUNDLE_END = Buffer.from('\n]}\n');
+
 /** Files written through per-file buffers, with a bounded number open. */
 class FileSet {
-  private readonly files = new Map<string, BufferedFile>();
+  private readonly files = new Map<string, OutFile>();
   /** Open files, least recently written first. */
-  private readonly open = new Map<string, BufferedFile>();
-  private buffered = 0;
+  private readonly open = new Map<string, OutFile>();
+  private allocated = 0;
   readonly done: ManifestFile[] = [];
 
   constructor(
     private readonly root: string,
-    private readonly fileBufferChars: number,
-    private readonly totalBufferChars: number,
+    private readonly fileBufferBytes: number,
+    private readonly totalBufferBytes: number,
     private readonly maxOpenFiles: number,
   ) {}
 
-  file(path: string): BufferedFile {
+  file(path: string): OutFile {
     let file = this.files.get(path);
     if (file === undefined) {
-      file = new BufferedFile(path);
+      file = new OutFile(path);
       this.files.set(path, file);
     }
     return file;
   }
 
-  append(file: BufferedFile, text: string): void {
-    file.chunks.push(text);
-    file.chars += text.length;
-    this.buffered += text.length;
-    if (file.chars >= this.fileBufferChars) this.flush(file);
-    if (this.buffered >= this.totalBufferChars) for (const f of this.files.values()) this.flush(f);
+  append(file: OutFile, bytes: Uint8Array, start = 0, end = bytes.length): void {
+    const length = end - start;
+    let buffer = file.buffer;
+    if (buffer === undefined) {
+      if (this.allocated + this.fileBufferBytes > this.totalBufferBytes) this.release();
+      buffer = Buffer.allocUnsafe(this.fileBufferBytes);
+      file.buffer = buffer;
+      this.allocated += this.fileBufferBytes;
+    }
+    if (file.used + length > buffer.length) this.flush(file);
+    if (length > buffer.length) {
+      file.bytes += writeSync(this.fdOf(file), bytes, start, length);
+      return;
+    }
+    buffer.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), file.used);
+    file.used += length;
   }
 
-  flush(file: BufferedFile): void {
-    if (file.chars === 0 && file.created) return;
-    const text = file.chunks.length === 1 ? (file.chunks[0] ?? '') : file.chunks.join('');
-    file.chunks = [];
-    this.buffered -= file.chars;
-    file.chars = 0;
+  flush(file: OutFile): void {
+    if (file.buffer === undefined || file.used === 0) return;
     const fd = this.fdOf(file);
-    if (text.length > 0) file.bytes += writeSync(fd, text);
+    let written = 0;
+    while (written < file.used) written += writeSync(fd, file.buffer, written, file.used - written);
+    file.bytes += written;
+    file.used = 0;
+  }
+
+  /** Writes out every buffer and frees them (they are made again as files are written to). */
+  private release(): void {
+    for (const file of this.files.values()) {
+      this.flush(file);
+      file.buffer = undefined;
+    }
+    this.allocated = 0;
   }
 
   /** Writes out, closes and forgets a file (a finished Bundle), keeping its line for the manifest. */
-  close(file: BufferedFile): void {
+  close(file: OutFile): void {
     this.flush(file);
+    if (file.buffer !== undefined) {
+      file.buffer = undefined;
+      this.allocated -= this.fileBufferBytes;
+    }
     if (file.fd !== undefined) {
       closeSync(file.fd);
       file.fd = undefined;
@@ -161,7 +275,7 @@ class FileSet {
     for (const file of [...this.files.values()]) this.close(file);
   }
 
-  private fdOf(file: BufferedFile): number {
+  private fdOf(file: OutFile): number {
     if (file.fd !== undefined) {
       // Most recently written last.
       this.open.delete(file.path);
@@ -169,7 +283,7 @@ class FileSet {
       return file.fd;
     }
     while (this.open.size >= this.maxOpenFiles) {
-      const [, oldest] = this.open.entries().next().value as [string, BufferedFile];
+      const oldest = this.open.values().next().value as OutFile;
       if (oldest.fd !== undefined) closeSync(oldest.fd);
       oldest.fd = undefined;
       this.open.delete(oldest.path);
@@ -188,13 +302,12 @@ interface HolderState {
   system: string;
   patients: number;
   resources: Map<string, number>;
+  /** The holder's NDJSON file of each resource type. */
+  files: Map<string, OutFile>;
   organizations: Set<string>;
   bundles: number;
-  bundle: BufferedFile | undefined;
+  bundle: OutFile | undefined;
 }
-
-const BUNDLE_START = '{"resourceType":"Bundle","type":"transaction","entry":[\n';
-const BUNDLE_END = '\n]}\n';
 
 /** The parts of a previous generation that a new one in the same directory replaces. */
 const GENERATED = ['feeds', 'bundles', 'ground-truth', 'manifest.json'];
@@ -230,8 +343,8 @@ export class FeedWriter {
   private readonly files: FileSet;
   private readonly bundleEntries: number;
   private readonly holders = new Map<string, HolderState>();
-  private readonly residentsFile: BufferedFile;
-  private readonly linksFile: BufferedFile;
+  private readonly residentsFile: OutFile;
+  private readonly linksFile: OutFile;
   private residents = 0;
   private patients = 0;
   private resources = 0;
@@ -240,7 +353,7 @@ export class FeedWriter {
     readonly out: string,
     options: WriterOptions = {},
   ) {
-    this.files = new FileSet(out, options.fileBufferChars ?? 256 * 1024, options.totalBufferChars ?? 32 * 1024 * 1024, options.maxOpenFiles ?? 256);
+    this.files = new FileSet(out, options.fileBufferBytes ?? 64 * 1024, options.totalBufferBytes ?? 96 * 1024 * 1024, options.maxOpenFiles ?? 256);
     this.bundleEntries = options.bundleEntries ?? 1000;
     this.residentsFile = this.files.file('ground-truth/residents.ndjson');
     this.linksFile = this.files.file('ground-truth/links.ndjson');
@@ -251,60 +364,87 @@ export class FeedWriter {
     return this.residents;
   }
 
-  write(resident: SerializedResident): void {
-    this.residents += 1;
-    this.line(this.residentsFile, resident.resident);
-    for (const feed of resident.feeds) this.writeFeed(feed);
+  private line(file: OutFile, bytes: Uint8Array, start: number, end: number): void {
+    file.count += 1;
+    this.files.append(file, bytes, start, end);
+    this.files.append(file, NEWLINE);
   }
 
-  private holder(feed: SerializedFeed): HolderState {
-    let state = this.holders.get(feed.holder);
+  private holder(code: string, kind: SourceKind, system: string): HolderState {
+    let state = this.holders.get(code);
     if (state === undefined) {
-      state = { kind: feed.kind, system: feed.system, patients: 0, resources: new Map(), organizations: new Set(), bundles: 0, bundle: undefined };
-      this.holders.set(feed.holder, state);
+      state = { kind, system, patients: 0, resources: new Map(), files: new Map(), organizations: new Set(), bundles: 0, bundle: undefined };
+      this.holders.set(code, state);
     }
     return state;
   }
 
-  private line(file: BufferedFile, json: string): void {
-    file.count += 1;
-    this.files.append(file, `${json}\n`);
+  /** Writes a batch of residents (from `packResidents`), after every batch before it. */
+  write(batch: PackedBatch): void {
+    const { bytes, ops, strings } = batch;
+    const name = (index: number | undefined): string => strings[index ?? -1] ?? '';
+    let i = 0;
+    while (i < ops.length) {
+      const op = ops[i];
+      if (op === OP_RESIDENT) {
+        this.residents += 1;
+        this.line(this.residentsFile, bytes, ops[i + 1] ?? 0, ops[i + 2] ?? 0);
+        i += 3;
+      } else if (op === OP_FEED) {
+        const holder = name(ops[i + 1]);
+        const state = this.holder(holder, name(ops[i + 2]) as SourceKind, name(ops[i + 3]));
+        this.line(this.linksFile, bytes, ops[i + 4] ?? 0, ops[i + 5] ?? 0);
+        const organizations = ops[i + 6] ?? 0;
+        const resources = ops[i + 7] ?? 0;
+        i += 8;
+        state.patients += 1;
+        this.patients += 1;
+        // Organizations new to this holder come first, so a Bundle never refers forwards to one;
+        // the copy's entries all go in one Bundle, so its size decides whether a new one starts.
+        let entries = resources;
+        const fresh: boolean[] = [];
+        for (let k = 0; k < organizations; k++) {
+          const code = name(ops[i + 6 * k + 1]);
+          const isNew = !state.organizations.has(code);
+          if (isNew) {
+            state.organizations.add(code);
+            entries += 1;
+          }
+          fresh.push(isNew);
+        }
+        let bundle = state.bundle;
+        if (bundle !== undefined && bundle.count > 0 && bundle.count + entries > this.bundleEntries) {
+          this.finishBundle(state);
+          bundle = undefined;
+        }
+        if (bundle === undefined) {
+          state.bundles += 1;
+          bundle = this.files.file(`bundles/${holder}/${String(state.bundles).padStart(5, '0')}.json`);
+          state.bundle = bundle;
+          this.files.append(bundle, BUNDLE_START);
+        }
+        for (let k = 0; k < organizations + resources; k++, i += 6) {
+          if (k < organizations && fresh[k] !== true) continue;
+          this.entry(state, holder, k < organizations ? 'Organization' : name(ops[i + 1]), bundle, bytes, ops, i);
+        }
+      } else {
+        throw new Error(`a packed batch has an unknown operation ${op} at ${i}`);
+      }
+    }
   }
 
-  private writeFeed(feed: SerializedFeed): void {
-    const state = this.holder(feed);
-    state.patients += 1;
-    this.patients += 1;
-    this.line(this.linksFile, feed.link);
-
-    // Organizations first (each once per holder), so a Bundle never refers forwards to one.
-    const entries: Array<[string, string, string]> = [];
-    for (let i = 0; i + 1 < feed.organizations.length; i += 2) {
-      const code = feed.organizations[i] ?? '';
-      if (state.organizations.has(code)) continue;
-      state.organizations.add(code);
-      entries.push(['Organization', code, feed.organizations[i + 1] ?? '']);
+  private entry(state: HolderState, holder: string, type: string, bundle: OutFile, bytes: Uint8Array, ops: Int32Array, i: number): void {
+    let file = state.files.get(type);
+    if (file === undefined) {
+      file = this.files.file(`feeds/${holder}/${type}.ndjson`);
+      state.files.set(type, file);
     }
-    for (let i = 0; i + 2 < feed.resources.length; i += 3) entries.push([feed.resources[i] ?? '', feed.resources[i + 1] ?? '', feed.resources[i + 2] ?? '']);
-
-    let bundle = state.bundle;
-    if (bundle !== undefined && bundle.count > 0 && bundle.count + entries.length > this.bundleEntries) {
-      this.finishBundle(state);
-      bundle = undefined;
-    }
-    if (bundle === undefined) {
-      state.bundles += 1;
-      bundle = this.files.file(`bundles/${feed.holder}/${String(state.bundles).padStart(5, '0')}.json`);
-      state.bundle = bundle;
-      this.files.append(bundle, BUNDLE_START);
-    }
-    for (const [type, id, json] of entries) {
-      this.resources += 1;
-      state.resources.set(type, (state.resources.get(type) ?? 0) + 1);
-      this.line(this.files.file(`feeds/${feed.holder}/${type}.ndjson`), json);
-      this.files.append(bundle, `${bundle.count > 0 ? ',\n' : ''}{"resource":${json},"request":{"method":"PUT","url":"${type}/${id}"}}`);
-      bundle.count += 1;
-    }
+    this.resources += 1;
+    state.resources.set(type, (state.resources.get(type) ?? 0) + 1);
+    this.line(file, bytes, ops[i + 3] ?? 0, ops[i + 4] ?? 0);
+    if (bundle.count > 0) this.files.append(bundle, ENTRY_SEPARATOR);
+    this.files.append(bundle, bytes, ops[i + 2] ?? 0, ops[i + 5] ?? 0);
+    bundle.count += 1;
   }
 
   private finishBundle(state: HolderState): void {

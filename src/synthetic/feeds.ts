@@ -498,10 +498,9 @@ export class Feeds {
     const ref = targets.get(record.key) ?? '';
     const id = ref.slice(type.length + 1);
     const placed: Record<string, unknown> = { resourceType: type, id, meta: { ...(record.resource.meta ?? {}), source } };
-    const walk = (node: unknown): unknown => this.rewrite(node, targets, organizations, record, residentId);
     for (const key in input) {
       if (key === 'resourceType' || key === 'id' || key === 'meta') continue;
-      placed[key] = walk(input[key]);
+      placed[key] = this.rewrite(input[key], targets, organizations, record, residentId);
     }
     const element = PATIENT_ELEMENT[type];
     const subject: Reference = { reference: patientReference };

@@ -37,6 +37,21 @@ export function base32(bytes: Uint8Array, chars: number): string {
   return out;
 }
 
+/** The first `chars` (at most 25) base32 characters of four 32-bit words, most significant bits first. */
+export function base32Words(words: readonly [number, number, number, number], chars: number): string {
+  let out = '';
+  let bit = 0;
+  for (let c = 0; c < chars; c++, bit += 5) {
+    const word = bit >>> 5;
+    const offset = bit & 31;
+    const w = words[word] ?? 0;
+    // Five bits starting `offset` bits into `word`, borrowing from the next word at a boundary.
+    const value = offset <= 27 ? (w >>> (27 - offset)) & 31 : ((w << (offset - 27)) | ((words[word + 1] ?? 0) >>> (59 - offset))) & 31;
+    out += BASE32[value];
+  }
+  return out;
+}
+
 /** The seed's secret for ids: every id of a population derives from it. */
 function seedKey(seed: number, purpose: string): Buffer {
   return createHmac('sha256', 'openics-synthetic').update(`${purpose}:${seed}`).digest();
@@ -70,7 +85,7 @@ export class FeedIds {
 
   /** The id of the record with this key in this copy. */
   resourceId(copy: CopyKey, recordKey: string): string {
-    return base32(murmur3x86x128(recordKey, copy.words), ID_LENGTH);
+    return base32Words(murmur3x86x128(recordKey, copy.words), ID_LENGTH);
   }
 
   /**
@@ -129,8 +144,8 @@ function permute(value: number, size: number, keys: readonly number[]): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// MurmurHash3 x86 128-bit (Austin Appleby, public domain), over the UTF-16 code units of a key,
-// with each of the four lanes seeded separately.
+// MurmurHash3 x86 128-bit (Austin Appleby, public domain), over the UTF-16 code units of a key
+// (two to a 32-bit word), with each of the four lanes seeded separately.
 
 function rotl(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
@@ -141,17 +156,24 @@ const C2 = 0xab0e9789;
 const C3 = 0x38b34ae5;
 const C4 = 0xa1e38b93;
 
-export function murmur3x86x128(key: string, seed: readonly [number, number, number, number]): Uint8Array {
+/** Two UTF-16 code units of `key` from unit `at` as one little-endian 32-bit word (0 past the end). */
+function wordAt(key: string, at: number): number {
+  const low = key.charCodeAt(at);
+  const high = at + 1 < key.length ? key.charCodeAt(at + 1) : 0;
+  return (low | (high << 16)) >>> 0;
+}
+
+export function murmur3x86x128(key: string, seed: readonly [number, number, number, number]): [number, number, number, number] {
   let [h1, h2, h3, h4] = seed;
-  // Two UTF-16 code units per 32-bit word.
-  const words = Math.ceil(key.length / 2);
-  const blocks = Math.floor(words / 4);
-  const word = (i: number): number => (key.charCodeAt(2 * i) | ((2 * i + 1 < key.length ? key.charCodeAt(2 * i + 1) : 0) << 16)) >>> 0;
+  // Two UTF-16 code units per 32-bit word, four words per block.
+  const words = (key.length + 1) >> 1;
+  const blocks = words >> 2;
   for (let b = 0; b < blocks; b++) {
-    let k1 = word(4 * b);
-    let k2 = word(4 * b + 1);
-    let k3 = word(4 * b + 2);
-    let k4 = word(4 * b + 3);
+    const at = b * 8;
+    let k1 = wordAt(key, at);
+    let k2 = wordAt(key, at + 2);
+    let k3 = wordAt(key, at + 4);
+    let k4 = wordAt(key, at + 6);
     k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
     h1 ^= k1;
     h1 = rotl(h1, 19) + h2;
@@ -171,10 +193,10 @@ export function murmur3x86x128(key: string, seed: readonly [number, number, numb
   }
   const rest = words - blocks * 4;
   if (rest > 0) {
-    const at = blocks * 4;
-    if (rest >= 3) h3 ^= Math.imul(rotl(Math.imul(word(at + 2), C3), 17), C4);
-    if (rest >= 2) h2 ^= Math.imul(rotl(Math.imul(word(at + 1), C2), 16), C3);
-    h1 ^= Math.imul(rotl(Math.imul(word(at), C1), 15), C2);
+    const at = blocks * 8;
+    if (rest >= 3) h3 ^= Math.imul(rotl(Math.imul(wordAt(key, at + 4), C3), 17), C4);
+    if (rest >= 2) h2 ^= Math.imul(rotl(Math.imul(wordAt(key, at + 2), C2), 16), C3);
+    h1 ^= Math.imul(rotl(Math.imul(wordAt(key, at), C1), 15), C2);
   }
   const length = key.length * 2;
   h1 ^= length;
@@ -193,11 +215,5 @@ export function murmur3x86x128(key: string, seed: readonly [number, number, numb
   h2 = (h2 + h1) | 0;
   h3 = (h3 + h1) | 0;
   h4 = (h4 + h1) | 0;
-  const out = new Uint8Array(16);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, h1 >>> 0);
-  view.setUint32(4, h2 >>> 0);
-  view.setUint32(8, h3 >>> 0);
-  view.setUint32(12, h4 >>> 0);
-  return out;
+  return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }

@@ -73,6 +73,11 @@ export interface AccessContext {
   ownPatients?: string[];
   proxyPatients?: string[];
   purpose: PurposeOfUse;
+  /**
+   * The FHIR resource the user is, as `Type/id` (SMART `fhirUser`, e.g. "Practitioner/123"), when
+   * known: the policy counts care team membership of that Practitioner as a relationship.
+   */
+  fhirUser?: string;
   /** The OAuth client the request came through, if any (for audit). */
   clientId?: string;
   /** Request id, to join the audit trail to the request log. */

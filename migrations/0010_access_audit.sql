@@ -71,16 +71,5 @@ CREATE TRIGGER access_audit_head_forward BEFORE UPDATE OR DELETE ON access_audit
 CREATE TRIGGER access_audit_head_no_truncate BEFORE TRUNCATE ON access_audit_head
   FOR EACH STATEMENT EXECUTE FUNCTION access_audit_refuse_change();
 
--- A privacy officer's review of a break-glass access (one per break-glass event). The review
--- itself is also recorded in the audit trail (review_sequence).
-CREATE TABLE access_break_glass_review (
-  event_sequence   bigint      PRIMARY KEY REFERENCES access_audit_event (sequence),
-  verdict          text        NOT NULL CHECK (verdict IN ('appropriate', 'inappropriate')),
-  note             text        NOT NULL DEFAULT '',
-  reviewer         text        NOT NULL,
-  reviewer_display text        NOT NULL,
-  reviewed_at      timestamptz NOT NULL,
-  review_sequence  bigint      NOT NULL REFERENCES access_audit_event (sequence)
-);
-CREATE TRIGGER access_break_glass_review_final BEFORE UPDATE OR DELETE ON access_break_glass_review
-  FOR EACH ROW EXECUTE FUNCTION access_audit_refuse_change();
+-- A privacy officer's review of a break-glass access is kept on the break-glass grant itself
+-- (access_break_glass in 0009_access_policy.sql) and recorded in this trail as an event of its own.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from './random.js';
+import { Random, dateOfDay } from './random.js';
 
 function draws(random: Random, n: number): number[] {
   return Array.from({ length: n }, () => random.nextUint32());
@@ -111,5 +111,13 @@ describe('Random', () => {
     expect(() => new Random(-1, 0)).toThrow(/seed/);
     expect(() => new Random(1.5, 0)).toThrow(/seed/);
     expect(() => new Random(1, Number.NaN)).toThrow(/stream/);
+  });
+});
+
+describe('dateOfDay', () => {
+  it('agrees with the calendar of Date for three centuries of days', () => {
+    for (let day = -40_000; day < 70_000; day += 7) {
+      expect(dateOfDay(day)).toBe(new Date(day * 86_400_000).toISOString().slice(0, 10));
+    }
   });
 });

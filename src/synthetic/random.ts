@@ -44,9 +44,25 @@ function dayNumber(date: string, name: string): number {
   return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / 86_400_000;
 }
 
-/** YYYY-MM-DD of a day number (days since 1970-01-01, UTC). */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
+/** Year, month (1–12) and day of a day number (days since 1970-01-01), by Hinnant's civil-from-days. */
+export function civilOfDay(day: number): [number, number, number] {
+  const z = Math.floor(day) + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
+}
+
+/** YYYY-MM-DD of a day number (days since 1970-01-01, UTC); years 1000–9999. */
 export function dateOfDay(day: number): string {
-  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+  const [y, m, d] = civilOfDay(day);
+  return `${y}-${TWO_DIGITS[m] as string}-${TWO_DIGITS[d] as string}`;
 }
 
 export class Random {

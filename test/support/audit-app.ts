@@ -1,0 +1,57 @@
+/**
+ * The real app with the audit and analytics routes, for their tests: a fresh migrated database
+ * (either engine) with the demo ICS's structure (organisation names), listening on 127.0.0.1.
+ *
+ * Until the identity plugin is wired into app.ts, a request says who it is with the header
+ * `x-openics-test-access` (an AccessContext as base64 JSON); without it, it is anonymous.
+ */
+import type { FastifyInstance } from 'fastify';
+import { registerAnalyticsRoutes } from '../../src/access/analytics/routes.js';
+import type { UnusualAccessConfig } from '../../src/access/audit/config.js';
+import { registerAuditRoutes } from '../../src/access/audit/routes.js';
+import { ANONYMOUS, type AccessContext } from '../../src/access/context.js';
+import { AppContext, buildApp } from '../../src/app.js';
+import { loadDemoIcs } from '../../src/structure/commands.js';
+import { openTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_ACCESS_HEADER = 'x-openics-test-access';
+
+export function accessHeader(access: AccessContext): Record<string, string> {
+  return { [TEST_ACCESS_HEADER]: Buffer.from(JSON.stringify(access)).toString('base64') };
+}
+
+export interface AuditTestApp {
+  url: string;
+  app: FastifyInstance;
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+export async function startAuditTestApp(options: { today?: string; unusual?: UnusualAccessConfig } = {}): Promise<AuditTestApp> {
+  const database = await openTestDatabase();
+  await loadDemoIcs(database.db, 'test');
+  const context = new AppContext();
+  context.setDatabase(database.db);
+  const app = await buildApp({ logger: false, context });
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', async (request) => {
+      const header = request.headers[TEST_ACCESS_HEADER];
+      (request as unknown as { access: AccessContext }).access = typeof header === 'string' ? (JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as AccessContext) : ANONYMOUS;
+    });
+    const today = options.today;
+    await registerAuditRoutes(scope, context, { ...(today ? { today: () => today } : {}), ...(options.unusual ? { unusual: options.unusual } : {}) });
+    await registerAnalyticsRoutes(scope, context);
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    database,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}

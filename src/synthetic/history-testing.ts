@@ -6,6 +6,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { type AreaOrganisations, type ConditionKey, type Frailty, type HeldRecord, ODS_SYSTEM, type Resident, type SmokingStatus } from './model.js';
+import { fertilityRate } from './activity.js';
 import { Random } from './random.js';
 
 export const HISTORY_TEST_AREA: AreaOrganisations = {
@@ -99,6 +100,20 @@ export function mixedResidents(count: number, seed: number, asOf: string): Resid
     const deathRisk = age >= 85 ? 0.45 : age >= 75 ? 0.2 : age >= 65 ? 0.08 : age >= 45 ? 0.025 : 0.003;
     const dies = rnd.chance(deathRisk);
     const deathDay = Math.max(birth + 1, windowStart + Math.floor(rnd.next() * 1826));
+    // Births in the window, as population.ts records them on mothers: drawn from the fertility rates.
+    const births: string[] = [];
+    if (sex === 'female') {
+      let last = -Infinity;
+      for (let year = 0; year < 5; year++) {
+        const from = windowStart + year * 365;
+        const ageThen = (from + 182 - birth) / 365.25;
+        if (!rnd.chance(fertilityRate(Math.floor(ageThen)))) continue;
+        const day = from + Math.floor(rnd.next() * 365);
+        if (day - last < 300 || (dies && day > deathDay)) continue;
+        births.push(isoDay(day));
+        last = day;
+      }
+    }
     const smoking: SmokingStatus = age < 16 ? 'never' : rnd.pick<SmokingStatus>(['never', 'never', 'never', 'never', 'ex', 'ex', 'current']);
     out.push({
       id: `R${String(i + 1).padStart(7, '0')}`,
@@ -108,6 +123,7 @@ export function mixedResidents(count: number, seed: number, asOf: string): Resid
       sex,
       birthDate: isoDay(birth),
       ...(dies ? { deathDate: isoDay(deathDay) } : {}),
+      ...(births.length > 0 ? { births } : {}),
       address: { line: '1 Test Street', town: 'Worcester', postcode: 'WR1 2AB' },
       lsoa: 'E01032221',
       lad: i % 3 === 0 ? 'E06000019' : 'E07000237',

@@ -1391,30 +1391,24 @@ function electiveAdmission(ctx: Ctx, trust: Org, day: number, tf: TreatmentFunct
 
 const ANTENATAL_WEEKS = [10, 12, 16, 20, 28, 34, 36, 38];
 
+/** Share of a year a pregnancy is known (from about 8 weeks to birth at 40): the chance a woman is pregnant at asOf, per birth a year. */
+const KNOWN_PREGNANT_SHARE = 32 / 52;
+
+/**
+ * The days a woman gives birth: her births in the window from population.ts, and, drawn from the
+ * fertility rate at her age, a pregnancy under way at asOf (its birth still to come).
+ */
 function birthDays(ctx: Ctx): number[] {
   if (ctx.r.sex !== 'female') return [];
-  if (ctx.r.births !== undefined) return ctx.r.births.map(dayNumber).filter((d) => d >= ctx.start && d <= ctx.end);
-  // No births from population.ts: draw them from the fertility rates, one pregnancy at a time,
-  // up to 40 weeks past asOf so some women are pregnant at asOf.
-  const rnd = ctx.rnd;
   const out: number[] = [];
-  let day = ctx.start;
-  const until = Math.min(ctx.asOf + 280, ctx.death);
-  while (day < until) {
-    const rate = fertilityRate(Math.floor(ageAt(ctx, day)));
-    if (rate <= 0) {
-      day += 365;
-      continue;
-    }
-    const wait = Math.round(rnd.exponential(YEAR / rate));
-    if (wait > 365) {
-      day += 365;
-      continue;
-    }
-    day += wait;
-    if (day >= until) break;
-    out.push(day);
-    day += 400; // a year or so before the next conception
+  for (const date of ctx.r.births ?? []) {
+    const day = dayNumber(date);
+    if (day >= ctx.start && day <= ctx.end) out.push(day);
+  }
+  if (ctx.death > ctx.asOf) {
+    const rate = fertilityRate(Math.floor(ageAt(ctx, ctx.asOf)));
+    const last = out.length === 0 ? -Infinity : (out[out.length - 1] as number);
+    if (rate > 0 && ctx.asOf - last > 300 && ctx.rnd.next() < rate * KNOWN_PREGNANT_SHARE) out.push(ctx.asOf + 1 + Math.floor(ctx.rnd.next() * 224));
   }
   return out;
 }
@@ -1422,6 +1416,7 @@ function birthDays(ctx: Ctx): number[] {
 function maternity(ctx: Ctx): void {
   const births = birthDays(ctx);
   if (births.length === 0) return;
+  births.sort((x, y) => x - y);
   const rnd = ctx.rnd;
   const trust = org(ctx, acuteTrustFor(ctx.area, ctx.r.lad));
   for (const birth of births) {

@@ -88,7 +88,7 @@ export interface Resident {
    * Birth dates (YYYY-MM-DD) of the children this resident gave birth to within the history
    * window, set by population.ts on the mother of each baby it makes (so the mother's delivery
    * and the baby's birth agree). history.ts makes her pregnancy, antenatal care and delivery from
-   * it; when it is undefined, history.ts draws births from ONS age-specific fertility rates.
+   * it (undefined: no births), and adds a pregnancy under way at asOf from ONS fertility rates.
    */
   births?: string[];
   smoking: SmokingStatus;

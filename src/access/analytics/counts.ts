@@ -12,6 +12,7 @@
 import type { Queryable } from '../../core/db/database.js';
 import { ValidationError } from '../../core/errors.js';
 import { patientCompartmentParams, searchParam, tableFamily } from '../../fhir/definitions.js';
+import { optedOutOfSecondaryUse } from '../policy/consent.js';
 import { type CountTable } from './suppression.js';
 
 export const DIMENSIONS = ['practice', 'sex', 'age-band', 'postcode-district'] as const;
@@ -27,7 +28,6 @@ export const DIMENSION_TITLES: Record<Dimension, string> = {
 /** Ten-year age bands, 90 and over together: the lower bound of each. */
 const AGE_BANDS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90];
 export const NOT_RECORDED = 'Not recorded';
-const ACT_REASON = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 
 export interface CountsRequest {
   /** A Patient-compartment type with a `code` search parameter (Condition, Observation, ...), or Patient for every resident. */
@@ -41,22 +41,11 @@ export interface CountsRequest {
 }
 
 /**
- * The SQL condition that is true when the Patient row `alias` has opted out of secondary use.
- *
- * Stand-in until the policy module's consent function lands: a National Data Opt-out is held as
- * an active FHIR Consent for that Patient whose provision's purpose is planning or research
- * (v3-ActReason HOPERAT, HRESCH or PUBHLTH), found through the Consent's own index rows in the
- * same patient compartment.
+ * The SQL condition that is true when the Patient row `alias` (with its patient_key and id) has
+ * opted out of secondary use: the policy module's `optedOutOfSecondaryUse` (a National Data
+ * Opt-out held as a FHIR Consent, kept in access_consent by the FHIR write hook) by default.
  */
 export type OptOutCondition = (alias: string, bind: (value: unknown) => string) => string;
-
-export const consentOptOut: OptOutCondition = (alias, bind) => `EXISTS (
-    SELECT 1 FROM fhir_patient_reference cr
-      JOIN fhir_patient_token cs ON cs.patient_key = cr.patient_key AND cs.resource_key = cr.resource_key AND cs.param = 'status' AND cs.code = 'active'
-      JOIN fhir_patient_token cp ON cp.patient_key = cr.patient_key AND cp.resource_key = cr.resource_key AND cp.param = 'purpose'
-           AND cp.system = ${bind(ACT_REASON)} AND cp.code IN ('HOPERAT', 'HRESCH', 'PUBHLTH')
-     WHERE cr.patient_key = ${alias}.patient_key AND cr.resource_type = 'Consent' AND cr.param = 'patient'
-       AND cr.target_type = 'Patient' AND cr.target_id = ${alias}.id)`;
 
 function dimensionSql(dimension: Dimension, alias: string, asOf: string): string {
   const own = (table: string, param: string): string => `${table}.patient_key = ${alias}.patient_key AND ${table}.resource_key = ${alias}.resource_key AND ${table}.param = '${param}'`;
@@ -103,14 +92,15 @@ function checkRequest(request: CountsRequest): { system: string | undefined; cod
 }
 
 /** The count of residents in each group: a table ready for suppression (rows by the first dimension, columns by the second). */
-export async function countResidents(db: Queryable, request: CountsRequest, optOut: OptOutCondition = consentOptOut): Promise<CountTable> {
+export async function countResidents(db: Queryable, request: CountsRequest, optOut: OptOutCondition = optedOutOfSecondaryUse): Promise<CountTable> {
   const { system, code } = checkRequest(request);
   const values: unknown[] = [];
   const bind = (value: unknown): string => {
     values.push(value);
     return `$${values.length}`;
   };
-  const asOf = bind(request.asOf);
+  // Bound only when used: PostgreSQL cannot type a parameter the statement never mentions.
+  const asOf = request.by.includes('age-band') ? bind(request.asOf) : 'NULL';
   let residents: string;
   if (request.resourceType === 'Patient') {
     residents = `SELECT p.resource_key, p.patient_key, p.id FROM fhir_patient_resource p WHERE p.resource_type = 'Patient' AND NOT p.deleted`;

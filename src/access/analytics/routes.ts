@@ -18,7 +18,8 @@ import { requireRole } from '../audit/guard.js';
 import { todayInEngland } from '../audit/routes.js';
 import { recordAccess } from '../audit/trail.js';
 import type { AccessContext } from '../context.js';
-import { DIMENSIONS, DIMENSION_TITLES, type Dimension, type OptOutCondition, consentOptOut, countResidents } from './counts.js';
+import { optedOutOfSecondaryUse } from '../policy/consent.js';
+import { DIMENSIONS, DIMENSION_TITLES, type Dimension, type OptOutCondition, countResidents } from './counts.js';
 import { type SuppressedTable, suppressSmallNumbers } from './suppression.js';
 
 export const ANALYTICS_ROLES = ['analyst', 'leader', 'board_member'] as const;
@@ -43,7 +44,7 @@ const querystring = {
 } as const;
 
 export interface AnalyticsRoutesOptions {
-  /** The National Data Opt-out condition; the store's Consent resources by default. */
+  /** The National Data Opt-out condition; the policy module's by default. */
   optOut?: OptOutCondition;
 }
 
@@ -110,7 +111,7 @@ const tableSchema = {
 } as const;
 
 export async function registerAnalyticsRoutes(app: FastifyInstance, ctx: AppContext, options: AnalyticsRoutesOptions = {}): Promise<void> {
-  const optOut = options.optOut ?? consentOptOut;
+  const optOut = options.optOut ?? optedOutOfSecondaryUse;
   const errors = { 401: errorResponseSchema, 403: errorResponseSchema, 422: errorResponseSchema };
   app.get<{ Querystring: CountsQuery }>(
     '/api/analytics/counts',

@@ -74,6 +74,21 @@ describe('suppressSmallNumbers', () => {
     expect(result.rowTotals?.[1]).toBeNull();
   });
 
+  it('hides a total for its own line before looking at the line of totals (no more than needed)', () => {
+    //            female  male   total
+    //   A           5      4      9      5 and 4 small; A's total 9 stays (two hidden already)
+    //   B           3      0      3      3 small, and B's total 3
+    //   C           0     20     20      the male column hides 20 (to protect 4); row C then hides its total
+    //   total       8     24     32
+    const table = { rows: ['A', 'B', 'C'], columns: ['female', 'male'], counts: [[5, 4], [3, 0], [0, 20]] };
+    const result = suppressSmallNumbers(table);
+    assertSafe(table, result);
+    expect(result.cells).toEqual([[null, null], [null, 0], [0, null]]);
+    expect(result.rowTotals).toEqual([9, null, null]);
+    expect(result.columnTotals).toEqual([8, 24]);
+    expect(result.grandTotal).toBe(32);
+  });
+
   it('hides small totals like any small count', () => {
     const table = { rows: ['A', 'B'], columns: ['x', 'y'], counts: [[2, 0], [3, 0]] };
     const result = suppressSmallNumbers(table);

@@ -76,27 +76,33 @@ export function suppressSmallNumbers(table: CountTable, options: SuppressionOpti
   const all = [...cells.flat(), ...rowTotals, ...columnTotals, ...(grand ? [grand] : [])];
   const primary = all.filter((e) => e.hidden).length;
 
-  // Every line that sums: each row (with its total), each column (with its total), and the
+  // Every line that sums: each row (with its total) and each column (with its total), and the
   // totals themselves (column totals with the grand total, row totals with the grand total).
-  const lines: Entry[][] = [];
-  if (withRowTotals) cells.forEach((row, r) => lines.push([...row, rowTotals[r] as Entry]));
-  if (withColumnTotals) table.columns.forEach((_, c) => lines.push([...cells.map((row) => row[c] as Entry), columnTotals[c] as Entry]));
+  const inner: Entry[][] = [];
+  const outer: Entry[][] = [];
+  if (withRowTotals) cells.forEach((row, r) => inner.push([...row, rowTotals[r] as Entry]));
+  if (withColumnTotals) table.columns.forEach((_, c) => inner.push([...cells.map((row) => row[c] as Entry), columnTotals[c] as Entry]));
   if (grand) {
-    lines.push([...columnTotals, grand]);
-    lines.push([...rowTotals, grand]);
+    outer.push([...columnTotals, grand]);
+    outer.push([...rowTotals, grand]);
   }
 
-  for (let changed = true; changed; ) {
-    changed = false;
+  /** Hides one more entry in each line with exactly one hidden: the smallest shown non-zero cell, else the smallest shown non-zero total. */
+  const pass = (lines: Entry[][]): boolean => {
+    let changed = false;
     for (const line of lines) {
       if (line.filter((e) => e.hidden).length !== 1) continue;
-      const candidates = line.filter((e) => !e.hidden && e.value > 0 && !e.total);
-      const next = candidates.length > 0 ? candidates.reduce((a, b) => (b.value < a.value ? b : a)) : line.find((e) => !e.hidden && e.total);
-      if (!next) continue; // the rest of the line is zeros, shown: the hidden one is worked out as the total, which is hidden too or absent
-      next.hidden = true;
+      const shown = line.filter((e) => !e.hidden && e.value > 0);
+      const pool = shown.some((e) => !e.total) ? shown.filter((e) => !e.total) : shown;
+      if (pool.length === 0) continue; // the rest are zeros: the hidden entry is then zero-summed with a total that is hidden or absent
+      pool.reduce((a, b) => (b.value < a.value ? b : a)).hidden = true;
       changed = true;
     }
-  }
+    return changed;
+  };
+  // Rows and columns first, until they are safe; only then the totals, so a total is hidden
+  // because its own line needs it rather than because a line of totals was looked at first.
+  for (let changed = true; changed; ) changed = pass(inner) || pass(outer);
   const secondary = all.filter((e) => e.hidden).length - primary;
   const show = (e: Entry): Published => (e.hidden ? null : e.value);
   return {

@@ -31,6 +31,9 @@ function eventDates(resource: Resource): string[] {
     const v = r[field];
     if (typeof v === 'string') dates.push(v.slice(0, 10));
   }
+  // A stopped or superseded authorisation ends when it stopped; an active one runs to its expiry.
+  const validity = (r.dispenseRequest as { validityPeriod?: { end?: string } } | undefined)?.validityPeriod;
+  if (validity?.end && r.status !== 'active') dates.push(validity.end.slice(0, 10));
   if (r.period?.start) dates.push(r.period.start.slice(0, 10));
   if (r.period?.end) dates.push(r.period.end.slice(0, 10));
   return dates;

@@ -552,7 +552,8 @@ function authorisations(ctx: Ctx, med: Medicine, c: HeldCondition, from: number,
     const last = expiry >= until;
     const issuedUntil = last ? Math.min(until, ctx.asOf) : expiry;
     const issued = Math.max(1, Math.floor((issuedUntil - s) / 28) + 1);
-    const status: MedicationRequest['status'] = !last ? 'completed' : stopped || ctx.death <= ctx.asOf ? 'stopped' : 'active';
+    const ended = last && (stopped || ctx.death <= ctx.asOf);
+    const status: MedicationRequest['status'] = !last ? 'completed' : ended ? 'stopped' : 'active';
     const key = nextKey(ctx, 'med');
     const resource: Held<MedicationRequest> = {
       resourceType: 'MedicationRequest',
@@ -575,7 +576,7 @@ function authorisations(ctx: Ctx, med: Medicine, c: HeldCondition, from: number,
       courseOfTherapyType: COURSE_CONTINUOUS,
       dosageInstruction: med.dosageInstruction,
       dispenseRequest: {
-        validityPeriod: { start: isoDate(s), end: isoDate(last && stopped ? until : expiry) },
+        validityPeriod: { start: isoDate(s), end: isoDate(ended ? until : expiry) },
         numberOfRepeatsAllowed: 12,
         quantity: med.supplyQuantity,
         expectedSupplyDuration: SUPPLY_28_DAYS,

@@ -21,9 +21,14 @@
  *   925861000000102 (PCD MILDFRAIL_COD, MODFRAIL_COD, SEVFRAIL_COD).
  * - dm+d ids are VMP (virtual medicinal product) ids, which are SNOMED CT UK drug extension
  *   concepts, so they are written with the dm+d system and are also valid SNOMED codes. Checked:
- *   amlodipine 5 mg 319283006, salbutamol CFC-free inhaler 39113611000001102 (its previous id was
- *   320139002), Fluenz Tetra 22704311000001104 (an AMP). The others are the VMP ids of the
- *   dm+d release as we know them; re-check them against a TRUD dm+d release before any real use.
+ *   amlodipine 5 mg 319283006, ramipril 5 mg 318902004, losartan 50 mg 318956006, bisoprolol
+ *   5 mg 318590006, furosemide 40 mg 317972000, empagliflozin 10 mg 703896005, metformin 500 mg
+ *   325278007, salbutamol CFC-free inhaler 39113611000001102 (its previous id was 320139002),
+ *   Fluenz Tetra 22704311000001104 (an AMP). NOT yet checked against a public copy (our best
+ *   knowledge of the dm+d release; re-check against a TRUD dm+d release before real use):
+ *   indapamide, atorvastatin 20/80 mg, aspirin, clopidogrel, apixaban, gliclazide, insulin
+ *   glargine, beclometasone, tiotropium, sertraline, citalopram, olanzapine, lithium, donepezil,
+ *   levetiracetam, lamotrigine, alendronic acid, calcium/colecalciferol, letrozole, tamsulosin.
  * - ICD-10 (WHO 5th edition, as HES uses it) and OPCS-4.10 codes are written with the dot.
  */
 import type { CodeableConcept, Coding, Dosage, Extension, Quantity } from '@medplum/fhirtypes';
@@ -301,19 +306,19 @@ function medicine(key: string, code: string, display: string, dosage: string, qu
 
 export const MEDICINES = {
   amlodipine: medicine('amlodipine', '319283006', 'Amlodipine 5mg tablets', 'One tablet once a day', 28, 'tablet'),
-  ramipril: medicine('ramipril', '318906001', 'Ramipril 5mg capsules', 'One capsule once a day', 28, 'capsule'),
+  ramipril: medicine('ramipril', '318902004', 'Ramipril 5mg capsules', 'One capsule once a day', 28, 'capsule'),
   indapamide: medicine('indapamide', '317919004', 'Indapamide 2.5mg tablets', 'One tablet each morning', 28, 'tablet'),
-  losartan: medicine('losartan', '318956005', 'Losartan 50mg tablets', 'One tablet once a day', 28, 'tablet'),
+  losartan: medicine('losartan', '318956006', 'Losartan 50mg tablets', 'One tablet once a day', 28, 'tablet'),
   atorvastatin: medicine('atorvastatin', '320030006', 'Atorvastatin 20mg tablets', 'One tablet at night', 28, 'tablet'),
   atorvastatin80: medicine('atorvastatin80', '375119004', 'Atorvastatin 80mg tablets', 'One tablet at night', 28, 'tablet'),
   aspirin: medicine('aspirin', '319770009', 'Aspirin 75mg dispersible tablets', 'One tablet once a day', 28, 'tablet'),
   clopidogrel: medicine('clopidogrel', '408174009', 'Clopidogrel 75mg tablets', 'One tablet once a day', 28, 'tablet'),
-  bisoprolol: medicine('bisoprolol', '318590006', 'Bisoprolol 2.5mg tablets', 'One tablet once a day', 28, 'tablet'),
-  furosemide: medicine('furosemide', '317971007', 'Furosemide 40mg tablets', 'One tablet each morning', 28, 'tablet'),
+  bisoprolol: medicine('bisoprolol', '318590006', 'Bisoprolol 5mg tablets', 'One tablet once a day', 28, 'tablet'),
+  furosemide: medicine('furosemide', '317972000', 'Furosemide 40mg tablets', 'One tablet each morning', 28, 'tablet'),
   apixaban: medicine('apixaban', '703907004', 'Apixaban 5mg tablets', 'One tablet twice a day', 56, 'tablet'),
   metformin: medicine('metformin', '325278007', 'Metformin 500mg tablets', 'One tablet twice a day with food', 56, 'tablet'),
   gliclazide: medicine('gliclazide', '325238005', 'Gliclazide 80mg tablets', 'One tablet twice a day with food', 56, 'tablet'),
-  empagliflozin: medicine('empagliflozin', '703677008', 'Empagliflozin 10mg tablets', 'One tablet once a day', 28, 'tablet'),
+  empagliflozin: medicine('empagliflozin', '703896005', 'Empagliflozin 10mg tablets', 'One tablet once a day', 28, 'tablet'),
   insulinGlargine: medicine(
     'insulinGlargine',
     '411531001',

@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadFhirDefinitions } from '../../fhir/definitions.js';
 import { isGrantableScope, parseScopes, parseSmartScope, registrationAllows, ScopeError, scopesAllow } from './scopes.js';
+
+// The resource types come from the FHIR definitions, parsed once (a second or two).
+beforeAll(() => loadFhirDefinitions(), 30_000);
 
 describe('parseScopes', () => {
   it('parses v2 scopes in each context', () => {

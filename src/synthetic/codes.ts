@@ -636,7 +636,7 @@ export const ADMISSION_REASONS: readonly AdmissionReason[] = Object.freeze([
   admission('dka', [icd('E10.1', 'Type 1 diabetes mellitus with ketoacidosis'), sct('420422005', 'Ketoacidosis due to diabetes mellitus')], sct('422400008', 'Vomiting'), [4, 4, 0.5], 3, { requires: 'diabetes' }),
   admission('covid', [icd('U07.1', 'COVID-19, virus identified'), sct('840539006', 'Disease caused by severe acute respiratory syndrome coronavirus 2')], sct('267036007', 'Dyspnoea'), [1, 2, 4], 7),
   admission('head-injury', [icd('S06.0', 'Concussion'), sct('82271004', 'Injury of head')], sct('1912002', 'Fall'), [4, 3, 3], 2, { procedure: OPCS_PROCEDURES.ctHead }),
-  admission('self-harm', [icd('T39.1', 'Poisoning: 4-Aminophenol derivatives'), sct('292042007', 'Paracetamol adverse reaction')], sct('48694002', 'Anxiety'), [2, 4, 0.3], 2, {
+  admission('self-harm', [icd('T39.1', 'Poisoning: 4-Aminophenol derivatives'), sct('55680006', 'Drug overdose')], sct('48694002', 'Anxiety'), [2, 4, 0.3], 2, {
     boostedBy: [['depression', 3], ['smi', 4]],
   }),
 ]);

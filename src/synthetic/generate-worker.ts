@@ -1,0 +1,24 @@
+/**
+ * A generator worker thread (started by generate.ts through generate-worker.mjs): makes the batch
+ * of households it is asked for and sends them back serialised, one batch at a time.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { type BatchReply, type BatchRequest, HouseholdProducer, type WorkerData } from './generate.js';
+
+const port = parentPort;
+if (port === null) throw new Error('generate-worker.ts runs as a worker thread of generate.ts');
+const data = workerData as WorkerData;
+const producer = new HouseholdProducer(data.parameters, data.area);
+port.on('message', (request: BatchRequest) => {
+  let reply: BatchReply;
+  try {
+    const packed = producer.batch(request.batch);
+    reply = { batch: request.batch, packed };
+    // The bytes move to the main thread without a copy.
+    port.postMessage(reply, [packed.bytes.buffer as ArrayBuffer, packed.ops.buffer as ArrayBuffer]);
+    return;
+  } catch (error) {
+    reply = { batch: request.batch, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  }
+  port.postMessage(reply);
+});

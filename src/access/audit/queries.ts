@@ -57,14 +57,14 @@ export async function searchAuditEvents(db: Queryable, search: AuditSearch): Pro
 }
 
 /**
- * Every access to these Patients' records, newest first, a page at a time; without the
+ * Every access to these Patients' records, most recent first (by when it happened), a page at a time; without the
  * citizen's own visits to this log (they know about those), but with everyone else's.
  */
 export async function accessLogOf(db: Queryable, patients: readonly string[], viewer: string, page: number, perPage: number): Promise<{ events: StoredEvent[]; total: number }> {
   if (patients.length === 0) return { events: [], total: 0 };
   const filter = `patients && $1::text[] AND NOT (agent = $2 AND action = 'audit-read')`;
   const [rows, total] = await Promise.all([
-    db.query<EventRow>(`SELECT sequence, event FROM access_audit_event WHERE ${filter} ORDER BY sequence DESC LIMIT $3 OFFSET $4`, [patients, viewer, perPage, (page - 1) * perPage]),
+    db.query<EventRow>(`SELECT sequence, event FROM access_audit_event WHERE ${filter} ORDER BY recorded DESC, sequence DESC LIMIT $3 OFFSET $4`, [patients, viewer, perPage, (page - 1) * perPage]),
     db.query<{ n: number }>(`SELECT count(*) AS n FROM access_audit_event WHERE ${filter}`, [patients, viewer]),
   ]);
   return { events: parse(rows.rows), total: total.rows[0]?.n ?? 0 };

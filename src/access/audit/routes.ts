@@ -230,7 +230,7 @@ async function dailyChart(daily: DailyAccesses[], names: ReadonlyMap<string, str
     data: { values },
     mark: { type: 'line', point: { filled: true, size: 36 }, strokeWidth: 2.5 },
     encoding: {
-      x: { field: 'day', type: 'ordinal', sort: days, title: 'Day', axis: { labelAngle: -60, labelFontSize: width < 300 ? 10 : 12, labelExpr: 'slice(datum.value, 5)' } },
+      x: { field: 'day', type: 'ordinal', sort: days, title: 'Day', axis: { labelAngle: -60, labelFontSize: width < 300 ? 10 : 12, labelExpr: "utcFormat(toDate(datum.value + 'T00:00:00Z'), '%-d %b')" } },
       y: { field: 'value', type: 'quantitative', title: 'Residents’ records opened', axis: { format: ',.0f', tickMinStep: 1 } },
       color: {
         field: 'user',
@@ -293,6 +293,7 @@ function registerPrivacyPages(app: FastifyInstance, ctx: AppContext, send: Send,
       chart,
       window,
       config,
+      normFactorText: config.normFactor.toLocaleString('en-GB', { maximumFractionDigits: 1 }),
       flash: reviewed !== undefined ? 'Review recorded.' : undefined,
     });
   });
@@ -315,7 +316,6 @@ function registerPrivacyPages(app: FastifyInstance, ctx: AppContext, send: Send,
     await auditRead(ctx, request, access, `break-glass/${id}`, [found.patientId]);
     const ids: Record<string, string> = { verdict: 'review-verdict', note: 'review-note' };
     const problems = extra.problems ?? [];
-    const csrf = (reply as unknown as { generateCsrf?: () => string }).generateCsrf?.();
     return send(
       reply,
       'break-glass.njk',
@@ -327,7 +327,6 @@ function registerPrivacyPages(app: FastifyInstance, ctx: AppContext, send: Send,
         errors: problems.map((p) => ({ text: p.message, href: `#${ids[p.field] ?? p.field}` })),
         fieldErrors: Object.fromEntries(problems.map((p) => [p.field, p.message])),
         maxNote: MAX_NOTE,
-        csrf,
       },
       status,
     );

@@ -369,6 +369,9 @@ export type MedicineKey = keyof typeof MEDICINES;
 // ---------------------------------------------------------------------------------------------
 // Immunisations: the vaccine product (vaccineCode) and the vaccination procedure (UK Core
 // VaccinationProcedure extension), as NHS England's Immunisation FHIR API and GP systems record them.
+// Where we could not check a product code, vaccineCode carries the product's name as text only.
+// Not generated: the infant 6-in-1 (DTaP/IPV/Hib/HepB), rotavirus and Hib/MenC doses, whose UK
+// procedure concepts we could not check against a public copy.
 
 export interface Vaccine {
   readonly key: string;
@@ -431,6 +434,18 @@ export const VACCINES = {
     concept(sct('2221000221107', 'Live attenuated Human alphaherpesvirus 3 only vaccine product')),
     sct('722215002', 'Administration of vaccine product containing only Human alphaherpesvirus 3 antigen for shingles'),
     sct('4740000', 'Herpes zoster'),
+  ),
+  pcvInfant: vaccine(
+    'pcvInfant',
+    concept(sct('836398006', 'Streptococcus pneumoniae antigen-containing vaccine product')),
+    sct('12866006', 'Pneumococcal vaccination'),
+    sct('16814004', 'Pneumococcal infectious disease'),
+  ),
+  menB: vaccine(
+    'menB',
+    conceptText('Meningococcal group B vaccine'),
+    sct('41088001', 'Meningococcus vaccination'),
+    sct('23511006', 'Meningococcal infectious disease'),
   ),
   mmr: vaccine(
     'mmr',

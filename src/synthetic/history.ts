@@ -856,6 +856,16 @@ function immunisations(ctx: Ctx): void {
   // Shingles: at 70 (live vaccine until September 2023), from September 2023 at 65 and 70 (two doses of Shingrix).
   if (willing < 0.55) shingles(ctx, birthdayOf(ctx, 70) + Math.floor(rnd.next() * 200));
   if (birthdayOf(ctx, 65) >= SHINGRIX_FROM && willing < 0.4) shingles(ctx, birthdayOf(ctx, 65) + Math.floor(rnd.next() * 200));
+  // Infants (UKHSA routine schedule): MenB at 8 and 16 weeks, pneumococcal conjugate at 12 weeks,
+  // both boosted at one year. (The 6-in-1 and rotavirus doses are not generated: see codes.ts.)
+  if (rnd.next() < 0.92) {
+    immunise(ctx, ctx.birth + 56 + Math.floor(rnd.next() * 14), VACCINES.menB, 1);
+    immunise(ctx, ctx.birth + 84 + Math.floor(rnd.next() * 14), VACCINES.pcvInfant, 1);
+    immunise(ctx, ctx.birth + 112 + Math.floor(rnd.next() * 14), VACCINES.menB, 2);
+    const booster = birthdayOf(ctx, 1) + Math.floor(rnd.next() * 40);
+    immunise(ctx, booster, VACCINES.pcvInfant, 2);
+    immunise(ctx, booster, VACCINES.menB, 3);
+  }
   // Childhood: MMR at one year and at three years four months; at school, HPV in year 8, Td/IPV and MenACWY in year 9.
   if (rnd.next() < 0.89) immunise(ctx, birthdayOf(ctx, 1) + Math.floor(rnd.next() * 40), VACCINES.mmr, 1);
   if (rnd.next() < 0.84) immunise(ctx, birthdayOf(ctx, 3.34) + Math.floor(rnd.next() * 60), VACCINES.mmr, 2);

@@ -3,6 +3,7 @@ import { isValidNhsNumber } from '../fhir/validate.js';
 import { loadArea } from './geography.js';
 import type { Resident } from './model.js';
 import { ageOn, childEthnicity, household, householdCount, households, largestRemainder } from './population.js';
+import { profileResidents } from './profile.js';
 
 const AS_OF = '2026-10-31';
 
@@ -123,5 +124,95 @@ describe('helpers', () => {
   it('computes age on a date', () => {
     expect(ageOn('2000-02-29', '2026-02-28')).toBe(25);
     expect(ageOn('2000-02-29', '2026-03-01')).toBe(26);
+  });
+});
+
+describe('a population of 20,000 in Herefordshire and Worcestershire, against prevalence.ts', () => {
+  const area = loadArea('QGH');
+  const residents = all('QGH', 20_000, 2024).flat();
+  const living = residents.filter((r) => r.deathDate === undefined);
+  const ages = new Map(residents.map((r) => [r, ageOn(r.birthDate, AS_OF)]));
+  const age = (r: Resident): number => ages.get(r) as number;
+  const quintile = (r: Resident): number => Math.ceil(r.imdDecile / 2);
+  const has = (r: Resident, key: string): boolean => r.conditions.some((c) => c.key === key);
+  const multimorbid = (r: Resident): boolean => r.conditions.filter((c) => c.key !== 'obesity').length >= 2;
+
+  /** Share with `test` among the living of quintile q, directly standardised to the whole area's ages (10-year bands from `from`). */
+  function standardised(q: number, from: number, to: number, test: (r: Resident) => boolean): number {
+    let rate = 0;
+    let weight = 0;
+    for (let lo = from; lo < to; lo += 10) {
+      const band = living.filter((r) => age(r) >= lo && age(r) < lo + 10);
+      const inQ = band.filter((r) => quintile(r) === q);
+      if (inQ.length === 0) continue;
+      rate += band.length * (inQ.filter(test).length / inQ.length);
+      weight += band.length;
+    }
+    return rate / weight;
+  }
+
+  it('matches every judged target of the profile (age pyramid, prevalence by age and quintile, frailty, smoking, ethnicity, households, deaths)', () => {
+    const profile = profileResidents(residents, area, AS_OF);
+    const failures = profile.sections.flatMap((s) => s.rows.filter((r) => r.judged && !r.pass).map((r) => `${s.title}: ${r.label} ${r.observed} vs ${r.target} ± ${r.tolerance}`));
+    expect(failures).toEqual([]);
+    expect(profile.passed).toBeGreaterThan(200);
+    expect(profile.living + profile.died).toBe(20_000);
+  });
+
+  it('has multimorbidity that rises with age and with deprivation', () => {
+    const bands = [
+      [0, 25],
+      [25, 45],
+      [45, 65],
+      [65, 85],
+      [85, 120],
+    ] as const;
+    const shares = bands.map(([lo, hi]) => {
+      const band = living.filter((r) => age(r) >= lo && age(r) < hi);
+      return band.filter(multimorbid).length / band.length;
+    });
+    for (let i = 1; i < shares.length; i++) expect(shares[i]).toBeGreaterThan(shares[i - 1] as number);
+    expect(standardised(1, 45, 85, multimorbid)).toBeGreaterThan(1.15 * standardised(5, 45, 85, multimorbid));
+  });
+
+  it('shows the deprivation gradient: diabetes at least 1.3 times as common in quintile 1 as in quintile 5 at the same ages', () => {
+    const q1 = standardised(1, 35, 85, (r) => has(r, 'diabetes'));
+    const q5 = standardised(5, 35, 85, (r) => has(r, 'diabetes'));
+    expect(q1).toBeGreaterThanOrEqual(1.3 * q5);
+    // COPD's gradient is steeper (smoking); cancer's is flat.
+    expect(standardised(1, 45, 85, (r) => has(r, 'copd'))).toBeGreaterThan(1.6 * standardised(5, 45, 85, (r) => has(r, 'copd')));
+  });
+
+  it('clusters conditions: diabetes with CKD and hypertension, depression with SMI, COPD with smoking', () => {
+    const older = living.filter((r) => age(r) >= 50);
+    const ratio = (a: (r: Resident) => boolean, b: (r: Resident) => boolean): number => {
+      const withA = older.filter(a);
+      const withoutA = older.filter((r) => !a(r));
+      return withA.filter(b).length / withA.length / (withoutA.filter(b).length / withoutA.length);
+    };
+    expect(ratio((r) => has(r, 'diabetes'), (r) => has(r, 'ckd'))).toBeGreaterThan(1.5);
+    expect(ratio((r) => has(r, 'diabetes'), (r) => has(r, 'hypertension'))).toBeGreaterThan(1.5);
+    expect(ratio((r) => has(r, 'copd'), (r) => r.smoking !== 'never')).toBeGreaterThan(1.3);
+    const adults = living.filter((r) => age(r) >= 18);
+    const depressed = adults.filter((r) => has(r, 'depression'));
+    const notDepressed = adults.filter((r) => !has(r, 'depression'));
+    expect(depressed.filter((r) => has(r, 'smi')).length / depressed.length).toBeGreaterThan((2 * notDepressed.filter((r) => has(r, 'smi')).length) / notDepressed.length);
+  });
+
+  it('makes the dead sicker and frailer than the living of their age', () => {
+    const old = residents.filter((r) => age(r) >= 75);
+    const dead = old.filter((r) => r.deathDate);
+    const alive = old.filter((r) => !r.deathDate);
+    const severe = (group: Resident[]): number => group.filter((r) => r.frailty === 'severe' || r.frailty === 'moderate').length / group.length;
+    expect(severe(dead)).toBeGreaterThan(1.5 * severe(alive));
+    const mean = (group: Resident[]): number => group.reduce((s, r) => s + r.conditions.length, 0) / group.length;
+    expect(mean(dead)).toBeGreaterThan(mean(alive));
+  });
+
+  it('starts some conditions before the window and some during it', () => {
+    const onsets = living.flatMap((r) => r.conditions.map((c) => c.onset));
+    const during = onsets.filter((d) => d > '2021-10-31').length / onsets.length;
+    expect(during).toBeGreaterThan(0.2);
+    expect(during).toBeLessThan(0.7);
   });
 });

@@ -26,11 +26,12 @@ import {
   ENGLAND_BY_AGE,
   HOUSEHOLD_RULES,
   type LatentHealth,
+  MORTALITY,
   annualDeathProbability,
   conditionsPresent,
+  deathProbability,
   ethnicityWeights,
   frailtyOf,
-  individualDeathProbability,
   quintileOf,
   smokingProbabilities,
 } from './prevalence.js';
@@ -96,7 +97,7 @@ for (const group of ['children', 'adults', 'older'] as const) {
 // ---------------------------------------------------------------------------------------------
 // The plan.
 
-/** Household kinds (the roles of their members follow from the kind and the counts). */
+/** Household kinds. */
 const enum Kind {
   Family = 0,
   OlderCouple = 1,
@@ -107,18 +108,27 @@ const enum Kind {
   AdultSharing = 6,
 }
 
+/** Roles of household members; the first member is the head (a parent, or the single, or a sharer). */
+const enum Role {
+  Head = 0,
+  Partner = 1,
+  Child = 2,
+  YoungAdult = 3,
+  Grandparent = 4,
+  Sharer = 5,
+}
+
 interface Plan {
   count: number;
+  people: number;
+  /** Per household: LSOA index, kind, first resident's sequence number (start[count] = people). */
   lsoa: Uint32Array;
   kind: Uint8Array;
-  children: Uint8Array;
-  /** Adults 16–59: parents, or the whole household when there are no children. */
-  adults: Uint8Array;
-  /** Young adults (16–24) living with their parents. */
-  young: Uint8Array;
-  older: Uint8Array;
-  /** Sequence number of each household's first resident. */
   start: Uint32Array;
+  /** Per resident: age at asOf (had they lived), sex (0 male, 1 female), role. */
+  age: Uint8Array;
+  sex: Uint8Array;
+  role: Uint8Array;
   /** Day numbers of asOf and of the start of the five-year window. */
   asOfDay: number;
   windowStart: number;
@@ -139,8 +149,85 @@ export function largestRemainder(total: number, weights: readonly number[]): num
   return out;
 }
 
+/**
+ * A neighbourhood's people of one age group, not yet in a household, in buckets by age and sex so
+ * that finding someone of a given age costs the width of the age range, not the size of the pool.
+ */
+class Pool {
+  /** LSOA indexes of the people of each (age, sex): bucket age * 2 + sex. */
+  private readonly buckets: number[][] = Array.from({ length: (MAX_POOL_AGE + 1) * 2 }, () => []);
+  private count = 0;
+
+  add(random: Random, group: AgeGroup, count: number, lsoa: number): void {
+    const list = AGE_SEX_BY_GROUP.get(group) as WeightedList<AgeSex>;
+    for (let i = 0; i < count; i++) {
+      const d = list.pick(random);
+      (this.buckets[d.age * 2 + (d.sex === 'male' ? 0 : 1)] as number[]).push(lsoa);
+    }
+    this.count += count;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Takes the k-th person (0-based) among those aged minAge..maxAge of the given sexes. */
+  private takeNth(k: number, minAge: number, maxAge: number, sexFrom: number, sexTo: number): Taken {
+    for (let age = minAge; age <= maxAge; age++) {
+      for (let s = sexFrom; s <= sexTo; s++) {
+        const bucket = this.buckets[age * 2 + s] as number[];
+        if (k < bucket.length) {
+          const lsoa = bucket[k] as number;
+          bucket[k] = bucket[bucket.length - 1] as number;
+          bucket.pop();
+          this.count -= 1;
+          return [age, s, lsoa];
+        }
+        k -= bucket.length;
+      }
+    }
+    throw new Error('Pool: index out of range');
+  }
+
+  any(random: Random): Taken {
+    return this.takeNth(Math.floor(random.next() * this.count), 0, MAX_POOL_AGE, 0, 1);
+  }
+
+  /** Someone aged minAge..maxAge (and of `sex` if given), uniformly among those; undefined if nobody. */
+  find(random: Random, minAge: number, maxAge: number, sex?: number): Taken | undefined {
+    const lo = Math.max(0, minAge);
+    const hi = Math.min(MAX_POOL_AGE, maxAge);
+    if (this.count === 0 || lo > hi) return undefined;
+    const sexFrom = sex ?? 0;
+    const sexTo = sex ?? 1;
+    let n = 0;
+    for (let age = lo; age <= hi; age++) for (let s = sexFrom; s <= sexTo; s++) n += (this.buckets[age * 2 + s] as number[]).length;
+    if (n === 0) return undefined;
+    return this.takeNth(Math.floor(random.next() * n), lo, hi, sexFrom, sexTo);
+  }
+}
+
+const MAX_POOL_AGE = 104;
+
+/** Age, sex (0 male, 1 female) and LSOA index of someone taken from a pool. */
+type Taken = [age: number, sex: number, lsoa: number];
+
+/**
+ * People are grouped into households within a neighbourhood: consecutive LSOAs (by code) of one
+ * district holding at least this many of the planned residents. With a large population that is one
+ * LSOA; with a small one (20,000 people over 480 LSOAs is 40 each) a few, so that partners and
+ * parents of fitting ages are there to be found. Everyone in a household lives in its head's LSOA.
+ */
+const NEIGHBOURHOOD_PEOPLE = 400;
+
 const planCache = new WeakMap<Area, Map<string, Plan>>();
 
+/**
+ * The plan of a population: for each LSOA, its share of the residents, drawn by age group with
+ * their ages and sexes, then grouped into households so that parents are 17–46 years older than
+ * their children, partners of similar age, and young adults at home, older couples and people
+ * living alone appear as often as `HOUSEHOLD_RULES` says.
+ */
 function buildPlan(area: Area, options: PopulationOptions): Plan {
   const { people } = options;
   const random = new Random(options.seed, PLAN_STREAM);
@@ -149,84 +236,179 @@ function buildPlan(area: Area, options: PopulationOptions): Plan {
     people,
     area.lsoas.map((l) => l.children + l.adults + l.older),
   );
-  // Upper bound of households: one per person.
-  const lsoaOf = new Uint32Array(people);
-  const kind = new Uint8Array(people);
-  const children = new Uint8Array(people);
-  const adults = new Uint8Array(people);
-  const young = new Uint8Array(people);
-  const older = new Uint8Array(people);
-  let n = 0;
-  const push = (l: number, k: Kind, c: number, a: number, o: number, y = 0): void => {
-    lsoaOf[n] = l;
-    kind[n] = k;
-    children[n] = c;
-    adults[n] = a;
-    older[n] = o;
-    young[n] = y;
-    n += 1;
-  };
+  const hhLsoa: number[] = [];
+  // (households are flushed neighbourhood by neighbourhood, in LSOA order)
+  const hhKind: number[] = [];
+  const hhStart: number[] = [];
+  const age = new Uint8Array(people);
+  const sex = new Uint8Array(people);
+  const role = new Uint8Array(people);
+  let next = 0;
   const childrenCounts = new WeightedList(rules.childrenPerFamily.counts, rules.childrenPerFamily.weights);
   const olderCoupleDraw = rules.olderLiveInCoupleShare / (2 - rules.olderLiveInCoupleShare);
   const adultKinds = new WeightedList([Kind.AdultAlone, Kind.AdultCouple, Kind.AdultSharing], [rules.adultsAlone, rules.adultsCouple, rules.adultsSharing]);
+  const other = (s: number): number => (random.chance(rules.sameSexCoupleShare) ? s : 1 - s);
 
-  area.lsoas.forEach((lsoa, l) => {
-    const total = perLsoa[l] as number;
-    if (total === 0) return;
-    let [c, a, o] = largestRemainder(total, [lsoa.children * GROUP_INFLATION.children, lsoa.adults * GROUP_INFLATION.adults, lsoa.older * GROUP_INFLATION.older]) as [number, number, number];
-    // Families with dependent children; some with a young adult child still at home, a few with a grandparent.
-    let lastFamily = -1;
-    while (c > 0) {
-      const kids = Math.min(c, childrenCounts.pick(random));
-      const parents = a >= 2 && !random.chance(rules.loneParentShare) ? 2 : Math.min(a, 1);
-      let grandparent = o > 0 && random.chance(rules.grandparentInFamilyShare) ? 1 : 0;
-      if (parents === 0 && grandparent === 0) {
-        if (o > 0) grandparent = 1;
-        else if (lastFamily >= 0) {
-          // No adults left in this LSOA: the children join the last family.
-          children[lastFamily] = Math.min(255, (children[lastFamily] as number) + kids);
-          c -= kids;
+  type Member = [age: number, sex: number, role: Role];
+  const flush = (households: { kind: Kind; lsoa: number; members: Member[] }[]): void => {
+    for (const h of households) {
+      hhLsoa.push(h.lsoa);
+      hhKind.push(h.kind);
+      hhStart.push(next);
+      for (const [ma, ms, mr] of h.members) {
+        age[next] = ma;
+        sex[next] = ms;
+        role[next] = mr;
+        next += 1;
+      }
+    }
+  };
+
+  let l = 0;
+  while (l < area.lsoas.length) {
+    // The neighbourhood: LSOAs l..end-1.
+    const district = (area.lsoas[l] as AreaLsoa).district;
+    let end = l;
+    let planned = 0;
+    while (end < area.lsoas.length && (planned < NEIGHBOURHOOD_PEOPLE || end === l) && (area.lsoas[end] as AreaLsoa).district === district) {
+      planned += perLsoa[end] as number;
+      end += 1;
+    }
+    // Leave no small remainder at the end of a district: it joins this neighbourhood.
+    let rest = 0;
+    let after = end;
+    while (after < area.lsoas.length && (area.lsoas[after] as AreaLsoa).district === district) rest += perLsoa[after++] as number;
+    if (rest < NEIGHBOURHOOD_PEOPLE) end = after;
+
+    const children = new Pool();
+    const adults = new Pool();
+    const older = new Pool();
+    for (let k = l; k < end; k++) {
+      const total = perLsoa[k] as number;
+      if (total === 0) continue;
+      const lsoa = area.lsoas[k] as AreaLsoa;
+      const [c, a, o] = largestRemainder(total, [lsoa.children * GROUP_INFLATION.children, lsoa.adults * GROUP_INFLATION.adults, lsoa.older * GROUP_INFLATION.older]) as [number, number, number];
+      children.add(random, 'children', c, k);
+      adults.add(random, 'adults', a, k);
+      older.add(random, 'older', o, k);
+    }
+    l = end;
+    const households: { kind: Kind; lsoa: number; members: Member[] }[] = [];
+    const families: Member[][] = [];
+
+    // Families with dependent children.
+    while (children.size > 0) {
+      const kids: Member[] = [];
+      let kidsLsoa = 0;
+      const k = Math.min(children.size, childrenCounts.pick(random));
+      for (let i = 0; i < k; i++) {
+        const [ka, ks, kl] = children.any(random);
+        kids.push([ka, ks, Role.Child]);
+        kidsLsoa = kl;
+      }
+      const oldestKid = Math.max(...kids.map((m) => m[0]));
+      const youngestKid = Math.min(...kids.map((m) => m[0]));
+      const lo = Math.max(19, oldestKid + 17);
+      const hi = Math.min(59, youngestKid + 46);
+      const lone = adults.size < 2 || random.chance(rules.loneParentShare);
+      // Nine lone parents in ten are mothers (ONS, Families and households 2023).
+      const firstSex = lone ? (random.chance(0.9) ? 1 : 0) : random.chance(0.5) ? 1 : 0;
+      const first = adults.find(random, lo, hi, firstSex) ?? adults.find(random, lo, hi) ?? adults.find(random, 19, 59) ?? adults.find(random, 16, 59) ?? older.find(random, 60, 80);
+      if (!first) {
+        // Nobody left to look after them: they join the last family of the neighbourhood, or one of their own.
+        const last = families[families.length - 1];
+        if (last) last.push(...kids);
+        else households.push({ kind: Kind.Family, lsoa: kidsLsoa, members: kids });
+        continue;
+      }
+      const members: Member[] = [[first[0], first[1], Role.Head]];
+      if (!lone) {
+        const want = other(first[1]);
+        const partner = adults.find(random, Math.max(lo, first[0] - 8), Math.min(hi + 3, first[0] + 8), want) ?? adults.find(random, Math.max(lo, first[0] - 12), Math.min(hi + 3, first[0] + 12), want);
+        if (partner) members.push([partner[0], partner[1], Role.Partner]);
+      }
+      if (random.chance(rules.youngAdultAtHomeShare)) {
+        for (let y = 0; y < (random.chance(rules.secondYoungAdultShare) ? 2 : 1); y++) {
+          const young = adults.find(random, Math.max(16, first[0] - 46), Math.min(24, first[0] - 17));
+          if (young) members.push([young[0], young[1], Role.YoungAdult]);
+        }
+      }
+      if (older.size > 0 && random.chance(rules.grandparentInFamilyShare)) {
+        const gp = older.find(random, first[0] + 18, first[0] + 45);
+        if (gp) members.push([gp[0], gp[1], Role.Grandparent]);
+      }
+      members.push(...kids);
+      households.push({ kind: Kind.Family, lsoa: first[2], members });
+      families.push(members);
+    }
+
+    // Older people: couples, alone, a few with a grown-up child.
+    while (older.size > 0) {
+      const [pa, ps, pl] = older.any(random);
+      if (random.chance(olderCoupleDraw)) {
+        // Widen the search before giving up: a partner a little further in age, or a younger one.
+        const want = other(ps);
+        const partner = older.find(random, pa - 8, pa + 8, want) ?? older.find(random, pa - 15, pa + 15, want) ?? adults.find(random, Math.max(45, pa - 12), 59, want) ?? older.find(random, 60, 104, want);
+        if (partner) {
+          households.push({ kind: Kind.OlderCouple, lsoa: pl, members: [[pa, ps, Role.Head], [partner[0], partner[1], Role.Partner]] });
           continue;
-        } else break;
+        }
       }
-      const youngAdult = a - parents >= 1 && random.chance(rules.youngAdultAtHomeShare) ? 1 : 0;
-      c -= kids;
-      a -= parents + youngAdult;
-      o -= grandparent;
-      lastFamily = n;
-      push(l, Kind.Family, kids, parents, grandparent, youngAdult);
-    }
-    while (o > 0) {
-      if (o >= 2 && random.chance(olderCoupleDraw)) {
-        push(l, Kind.OlderCouple, 0, 0, 2);
-        o -= 2;
-      } else if (a > 0 && random.chance(rules.olderWithAdultChildShare)) {
-        push(l, Kind.OlderWithAdultChild, 0, 1, 1);
-        o -= 1;
-        a -= 1;
-      } else {
-        push(l, Kind.OlderAlone, 0, 0, 1);
-        o -= 1;
+      if (adults.size > 0 && random.chance(rules.olderWithAdultChildShare)) {
+        const child = adults.find(random, Math.max(20, pa - 45), pa - 18);
+        if (child) {
+          households.push({ kind: Kind.OlderWithAdultChild, lsoa: pl, members: [[pa, ps, Role.Head], [child[0], child[1], Role.YoungAdult]] });
+          continue;
+        }
       }
+      households.push({ kind: Kind.OlderAlone, lsoa: pl, members: [[pa, ps, Role.Head]] });
     }
-    while (a > 0) {
-      let k = adultKinds.pick(random);
-      if (k === Kind.AdultSharing && a < 3) k = a === 2 ? Kind.AdultCouple : Kind.AdultAlone;
-      if (k === Kind.AdultCouple && a < 2) k = Kind.AdultAlone;
-      const size = k === Kind.AdultAlone ? 1 : k === Kind.AdultCouple ? 2 : Math.min(a, random.chance(0.6) ? 3 : 4);
-      push(l, k, 0, size, 0);
-      a -= size;
+
+    // Other adults: alone, couples, sharers; 16- and 17-year-olds stay with a family.
+    while (adults.size > 0) {
+      const [pa, ps, pl] = adults.any(random);
+      if (pa < 18 && families.length > 0) {
+        (families[Math.floor(random.next() * families.length)] as Member[]).splice(1, 0, [pa, ps, Role.YoungAdult]);
+        continue;
+      }
+      const kind = adultKinds.pick(random);
+      if (kind === Kind.AdultCouple) {
+        const want = other(ps);
+        const partner = adults.find(random, Math.max(18, pa - 10), pa + 10, want) ?? adults.find(random, Math.max(18, pa - 20), pa + 20, want) ?? (pa >= 45 ? older.find(random, 60, pa + 15, want) : undefined) ?? adults.find(random, 18, 59, want);
+        if (partner) {
+          households.push({ kind, lsoa: pl, members: [[pa, ps, Role.Head], [partner[0], partner[1], Role.Partner]] });
+          continue;
+        }
+      } else if (kind === Kind.AdultSharing) {
+        const members: Member[] = [[pa, ps, Role.Sharer]];
+        const more = random.chance(0.6) ? 2 : 3;
+        for (let i = 0; i < more; i++) {
+          const mate = adults.find(random, Math.max(18, pa - 12), pa + 12) ?? adults.find(random, 18, 59);
+          if (mate) members.push([mate[0], mate[1], Role.Sharer]);
+        }
+        if (members.length > 1) {
+          households.push({ kind, lsoa: pl, members });
+          continue;
+        }
+      }
+      households.push({ kind: Kind.AdultAlone, lsoa: pl, members: [[pa, ps, Role.Head]] });
     }
-  });
-  const start = new Uint32Array(n);
-  let running = 0;
-  for (let i = 0; i < n; i++) {
-    start[i] = running;
-    running += (children[i] as number) + (adults[i] as number) + (young[i] as number) + (older[i] as number);
+    flush(households);
   }
-  if (running !== people) throw new Error(`population plan: ${running} residents planned for ${people}`);
+  if (next !== people) throw new Error(`population plan: ${next} residents planned for ${people}`);
   const asOfDay = dayOf(options.asOf, 'asOf');
-  return { asOfDay, windowStart: asOfDay - Math.round(WINDOW_YEARS * YEAR_DAYS), count: n, lsoa: lsoaOf.slice(0, n), kind: kind.slice(0, n), children: children.slice(0, n), adults: adults.slice(0, n), young: young.slice(0, n), older: older.slice(0, n), start };
+  return {
+    count: hhLsoa.length,
+    people,
+    lsoa: Uint32Array.from(hhLsoa),
+    kind: Uint8Array.from(hhKind),
+    start: Uint32Array.from([...hhStart, people]),
+    age,
+    sex,
+    role,
+    asOfDay,
+    windowStart: asOfDay - Math.round(WINDOW_YEARS * YEAR_DAYS),
+  };
 }
 
 function checkOptions(area: Area, options: PopulationOptions): void {
@@ -300,38 +482,10 @@ export function childEthnicity(a: string, b: string): string {
 }
 
 interface Person {
-  role: Member['role'];
+  role: Role;
   age: number;
   sex: Sex;
   group: AgeGroup;
-}
-
-/** A partner's sex: the other, or (in a few couples) the same. */
-function partnerSex(random: Random, sex: Sex): Sex {
-  return random.chance(HOUSEHOLD_RULES.sameSexCoupleShare) ? sex : sex === 'male' ? 'female' : 'male';
-}
-
-interface Member {
-  role: 'parent' | 'child' | 'young_adult' | 'grandparent' | 'partner' | 'single' | 'sharer';
-  age: number;
-  sex: Sex;
-  ethnicity: string;
-  family: string;
-  previousFamily?: { family: string; until: string };
-  given: string[];
-}
-
-/** An age and sex of the group, within [minAge, maxAge] and of `sex` when given (a few tries, then the nearest). */
-function drawAgeSex(random: Random, group: AgeGroup, minAge: number, maxAge: number, sex?: Sex): AgeSex {
-  const list = AGE_SEX_BY_GROUP.get(group) as WeightedList<AgeSex>;
-  let draw = list.pick(random);
-  for (let i = 0; i < 40; i++) {
-    if (draw.age >= minAge && draw.age <= maxAge && (sex === undefined || draw.sex === sex)) return draw;
-    draw = list.pick(random);
-  }
-  const [from, to] = AGE_GROUP_RANGE[group];
-  const age = Math.min(to, Math.max(from, Math.min(maxAge, Math.max(minAge, draw.age))));
-  return { age, sex: sex ?? draw.sex };
 }
 
 function pickPractice(random: Random, district: AreaDistrict): AreaDistrict['practices'][number] {
@@ -374,65 +528,14 @@ export function household(area: Area, options: PopulationOptions, index: number)
   const quintile = quintileOf(lsoa.imdDecile);
   const { asOfDay, windowStart } = plan;
   const kind = plan.kind[index] as Kind;
-  const nChildren = plan.children[index] as number;
-  const nAdults = plan.adults[index] as number;
-  const nYoung = plan.young[index] as number;
-  const nOlder = plan.older[index] as number;
   const rules = HOUSEHOLD_RULES;
+  const start = plan.start[index] as number;
+  const end = plan.start[index + 1] as number;
 
-  // Who lives here: roles, ages and sexes.
   const people: Person[] = [];
-  const add = (role: Member['role'], group: AgeGroup, draw: AgeSex): void => void people.push({ role, age: draw.age, sex: draw.sex, group });
-  switch (kind) {
-    case Kind.Family: {
-      if (nAdults >= 1) {
-        // Nine lone parents in ten are mothers (ONS, Families and households 2023).
-        const loneSex: Sex | undefined = nAdults === 1 ? (random.chance(0.9) ? 'female' : 'male') : undefined;
-        const first = drawAgeSex(random, 'adults', 19, 59, loneSex);
-        add('parent', 'adults', first);
-        if (nAdults === 2) add('partner', 'adults', drawAgeSex(random, 'adults', Math.max(19, first.age - 8), first.age + 8, partnerSex(random, first.sex)));
-      }
-      const anchor = people[0];
-      for (let k = 0; k < nYoung; k++) add('young_adult', 'adults', drawAgeSex(random, 'adults', anchor ? Math.max(16, anchor.age - 45) : 16, anchor ? Math.min(24, anchor.age - 18) : 24));
-      for (let k = 0; k < nOlder; k++) add('grandparent', 'older', drawAgeSex(random, 'older', anchor ? anchor.age + 18 : 60, anchor ? anchor.age + 45 : 104));
-      // Children are 17 to 46 years younger than each of their parents.
-      let youngest = 200;
-      let oldest = -1;
-      for (const p of people) {
-        if (p.role !== 'parent' && p.role !== 'partner') continue;
-        youngest = Math.min(youngest, p.age);
-        oldest = Math.max(oldest, p.age);
-      }
-      for (let k = 0; k < nChildren; k++) add('child', 'children', drawAgeSex(random, 'children', oldest >= 0 ? oldest - 46 : 0, oldest >= 0 ? youngest - 17 : 15));
-      break;
-    }
-    case Kind.OlderCouple: {
-      const first = drawAgeSex(random, 'older', 60, 104);
-      add('single', 'older', first);
-      add('partner', 'older', drawAgeSex(random, 'older', first.age - 8, first.age + 8, partnerSex(random, first.sex)));
-      break;
-    }
-    case Kind.OlderAlone:
-      add('single', 'older', drawAgeSex(random, 'older', 60, 104));
-      break;
-    case Kind.OlderWithAdultChild: {
-      const parent = drawAgeSex(random, 'older', 60, 104);
-      add('single', 'older', parent);
-      add('young_adult', 'adults', drawAgeSex(random, 'adults', parent.age - 45, parent.age - 18));
-      break;
-    }
-    case Kind.AdultAlone:
-      add('single', 'adults', drawAgeSex(random, 'adults', 18, 59));
-      break;
-    case Kind.AdultCouple: {
-      const first = drawAgeSex(random, 'adults', 18, 59);
-      add('single', 'adults', first);
-      add('partner', 'adults', drawAgeSex(random, 'adults', Math.max(18, first.age - 10), first.age + 10, partnerSex(random, first.sex)));
-      break;
-    }
-    case Kind.AdultSharing:
-      for (let k = 0; k < nAdults; k++) add('sharer', 'adults', drawAgeSex(random, 'adults', 18, 45));
-      break;
+  for (let i = start; i < end; i++) {
+    const a = plan.age[i] as number;
+    people.push({ role: plan.role[i] as Role, age: a, sex: plan.sex[i] === 0 ? 'male' : 'female', group: a < 16 ? 'children' : a < 60 ? 'adults' : 'older' });
   }
 
   // Ethnicity: the first person's from the area; partners mostly the same; children from their parents.
@@ -443,18 +546,18 @@ export function household(area: Area, options: PopulationOptions, index: number)
   for (const p of people) {
     let e = headEthnicity;
     if (p === head) e = headEthnicity;
-    else if (p.role === 'partner') {
+    else if (p.role === Role.Partner) {
       partnerEthnicity = random.chance(rules.interEthnicCoupleShare) ? ethnicityList(lsoa, p.group).pick(random) : headEthnicity;
       e = partnerEthnicity;
-    } else if (p.role === 'sharer') e = ethnicityList(lsoa, p.group).pick(random);
-    else if (p.role === 'child' || p.role === 'young_adult') e = childEthnicity(headEthnicity, partnerEthnicity);
+    } else if (p.role === Role.Sharer) e = ethnicityList(lsoa, p.group).pick(random);
+    else if (p.role === Role.Child || p.role === Role.YoungAdult) e = childEthnicity(headEthnicity, partnerEthnicity);
     ethnicities.push(e);
   }
 
   // Surnames: a family name (the head's, or the father's), partners who took it, children's.
   const headFamily = surnameFor(random, headEthnicity, head.sex);
   let partnerIndex = -1;
-  for (let i = 0; i < people.length; i++) if ((people[i] as Person).role === 'partner') partnerIndex = i;
+  for (let i = 0; i < people.length; i++) if ((people[i] as Person).role === Role.Partner) partnerIndex = i;
   const partner = partnerIndex >= 0 ? people[partnerIndex] : undefined;
   const families: string[] = new Array<string>(people.length).fill(headFamily);
   const previous: ({ family: string; until: string } | undefined)[] = new Array<undefined>(people.length);
@@ -484,9 +587,9 @@ export function household(area: Area, options: PopulationOptions, index: number)
   }
   for (let i = 0; i < people.length; i++) {
     const p = people[i] as Person;
-    if (p.role === 'child' || p.role === 'young_adult') families[i] = childFamily;
-    else if (p.role === 'sharer' && i > 0) families[i] = surnameFor(random, ethnicities[i] as string, p.sex);
-    else if (p.role === 'grandparent') families[i] = random.chance(0.5) ? headFamily : surnameFor(random, ethnicities[i] as string, p.sex);
+    if (p.role === Role.Child || p.role === Role.YoungAdult) families[i] = childFamily;
+    else if (p.role === Role.Sharer && i > 0) families[i] = surnameFor(random, ethnicities[i] as string, p.sex);
+    else if (p.role === Role.Grandparent) families[i] = random.chance(0.5) ? headFamily : surnameFor(random, ethnicities[i] as string, p.sex);
   }
 
   // Address and practice: the household's, with a few registered elsewhere; some moved in the window.
@@ -497,7 +600,6 @@ export function household(area: Area, options: PopulationOptions, index: number)
     moved = { address: addressIn(random, district), until: random.int(windowStart + 30, asOfDay - 30) };
   }
 
-  const start = plan.start[index] as number;
   const householdId = people.length > 1 ? `H${String(index).padStart(7, '0')}` : undefined;
   const residents: Resident[] = [];
   for (let i = 0; i < people.length; i++) {
@@ -506,37 +608,41 @@ export function household(area: Area, options: PopulationOptions, index: number)
     const birthDay = asOfDay - Math.floor((p.age + random.next()) * YEAR_DAYS);
     const ethnicity = ethnicities[i] as string;
 
-    let smoking: SmokingStatus = 'never';
-    const smokeDraw = random.next();
-    if (p.age >= 16) {
-      const s = smokingProbabilities(p.age, p.sex, quintile);
-      smoking = smokeDraw < s.current ? 'current' : smokeDraw < s.current + s.ex ? 'ex' : 'never';
-    }
-    const latent: LatentHealth = { general: random.normal(0, 1), cardiometabolic: random.normal(0, 1), mental: random.normal(0, 1) };
-    const mask = conditionsPresent(p.sex, p.age, quintile, smoking, latent, random);
-    const frailty: Frailty = frailtyOf(p.age, quintile, latent, random.normal(0, 1));
-
-    // Death in the window, from their own risk; the day is uniform over the time they were alive in it.
+    // Death in the window first (life table and deprivation); those who die were sicker and frailer.
     let deathDay: number | undefined;
     const deathDraw = random.next();
     const exposure = Math.min(WINDOW_YEARS, p.age + 0.5);
-    const annual = individualDeathProbability(p.sex, Math.max(0, p.age - exposure / 2), quintile, frailty, mask);
+    const annual = deathProbability(p.sex, Math.max(0, p.age - exposure / 2), quintile);
     if (deathDraw < 1 - (1 - annual) ** exposure) {
       const from = Math.max(windowStart, birthDay + 1);
       deathDay = random.int(Math.min(from, asOfDay - 1), asOfDay - 1);
     }
     const endDay = deathDay ?? asOfDay;
+    // Smoking, conditions and frailty as they were at the end: asOf, or the day they died.
+    const age = Math.max(0, Math.floor((endDay - birthDay) / YEAR_DAYS));
+
+    let smoking: SmokingStatus = 'never';
+    const smokeDraw = random.next();
+    if (age >= 16) {
+      const s = smokingProbabilities(age, p.sex, quintile);
+      smoking = smokeDraw < s.current ? 'current' : smokeDraw < s.current + s.ex ? 'ex' : 'never';
+    }
+    const shift = deathDay === undefined ? 0 : MORTALITY.decedentShift;
+    const latent: LatentHealth = { general: random.normal(0, 1) + shift, cardiometabolic: random.normal(0, 1) + shift, mental: random.normal(0, 1) };
+    const mask = conditionsPresent(p.sex, age, quintile, smoking, latent, random);
+    const frailty: Frailty = frailtyOf(age, quintile, latent, random.normal(0, 1));
 
     const conditions: { key: ConditionKey; onset: string }[] = [];
     for (let k = 0; k < CONDITION_KEYS.length; k++) {
       const durationDraw = random.next();
       if (!(mask & (1 << k))) continue;
       const onset = CONDITION_ONSET[k] as { minAge: number; meanYears: number };
-      const maxYears = Math.max(0, p.age - onset.minAge);
+      const maxYears = Math.max(0, age - onset.minAge);
       const key = CONDITION_KEYS[k] as ConditionKey;
-      // Years since onset: exponential about the condition's mean, never before its youngest age.
-      const years = key === 'learning_disability' ? Math.max(0, p.age - 1 - durationDraw * 4) : Math.min(maxYears, -onset.meanYears * Math.log(1 - durationDraw));
-      const onsetDay = Math.min(endDay - 1, Math.max(birthDay + 1, asOfDay - Math.floor(years * YEAR_DAYS)));
+      // Years before the end since onset: exponential about the condition's mean, never before its
+      // youngest age; a learning disability is recorded in early childhood.
+      const years = key === 'learning_disability' ? Math.max(0, age - 1 - durationDraw * 4) : Math.min(maxYears, -onset.meanYears * Math.log(1 - durationDraw));
+      const onsetDay = Math.min(endDay - 1, Math.max(birthDay + 1, endDay - Math.floor(years * YEAR_DAYS)));
       conditions.push({ key, onset: dateOfDay(onsetDay) });
     }
 
@@ -569,16 +675,26 @@ export function household(area: Area, options: PopulationOptions, index: number)
 
   // Children under 16 living with their mother.
   if (kind === Kind.Family) {
+    const windowStartDate = dateOfDay(windowStart);
     let mother: Resident | undefined;
     for (let i = 0; i < people.length && !mother; i++) {
       const p = people[i] as Person;
-      if ((p.role === 'parent' || p.role === 'partner') && p.sex === 'female') mother = residents[i];
+      if ((p.role === Role.Head || p.role === Role.Partner) && p.sex === 'female') mother = residents[i];
     }
     if (mother) {
       for (let i = 0; i < people.length; i++) {
         const r = residents[i] as Resident;
-        if ((people[i] as Person).role === 'child' && r.birthDate > mother.birthDate) r.mother = mother.id;
+        // Only a woman of a plausible age to be their mother (16 to 50 years older) is recorded as such.
+        const gap = (dayOf(r.birthDate, 'birthDate') - dayOf(mother.birthDate, 'birthDate')) / YEAR_DAYS;
+        if ((people[i] as Person).role === Role.Child && gap >= 16 && gap <= 50) {
+          r.mother = mother.id;
+          // A mother drawn to die before her child's birth lives on instead (rare).
+          if (mother.deathDate !== undefined && mother.deathDate <= r.birthDate) delete mother.deathDate;
+          // Born in the window: the mother's delivery (history.ts) matches the baby's birth.
+          if (r.birthDate >= windowStartDate) (mother.births ??= []).push(r.birthDate);
+        }
       }
+      mother.births?.sort();
     }
   }
   return residents;

@@ -192,21 +192,18 @@ export function annualDeathProbability(sex: Sex, age: number): number {
 }
 
 /**
- * Hazard ratios that raise a resident's mortality above their age and sex (divided by their mean
- * at that age, so the life table still holds on average).
- * - Frailty: Clegg et al. 2016, Age Ageing 45:353, one-year adjusted HR for mortality by eFI
- *   category (https://doi.org/10.1093/ageing/afw039): mild 1.92, moderate 3.10, severe 4.52.
- * - Conditions: assumption, rounded from the Cambridge Multimorbidity Score death weights
- *   (Payne et al. 2020, CMAJ 192:E107, https://pmc.ncbi.nlm.nih.gov/articles/PMC7004217) —
- *   dementia, heart failure, COPD and cancer weigh most.
- * - Deprivation: quintile 1 vs 5 about 1.8 (ONS, Health state life expectancies by IMD 2018–20:
- *   a 9.7-year (men) and 7.9-year (women) gap in life expectancy).
+ * Who dies in the window, and what they had. Deaths follow the life table by age and sex, raised
+ * in deprived areas (quintile 1 vs 5 about 1.8: ONS, Health state life expectancies by IMD
+ * 2018–20, https://www.ons.gov.uk/peoplepopulationandcommunity/healthandsocialcare/healthandlifeexpectancies/bulletins/healthstatelifeexpectanciesbyindexofmultipledeprivationimd/2018to2020,
+ * a 9.7-year (men) and 7.9-year (women) gap in life expectancy). Those who die were sicker: their
+ * general and cardiometabolic latent factors are shifted up by `decedentShift` standard
+ * deviations, so they carry more conditions and more frailty. 0.9 SD makes a decedent about as
+ * much more likely to be severely frail as Clegg 2016's one-year mortality hazard ratios by eFI
+ * category imply (mild 1.92, moderate 3.10, severe 4.52; https://doi.org/10.1093/ageing/afw039).
+ * Drawing death first keeps the survivors exactly on their targets (prevalence among the living
+ * is what QOF and the eFI studies report).
  */
-export const MORTALITY_HR = {
-  frailty: { fit: 1, mild: 1.92, moderate: 3.1, severe: 4.52 } satisfies Record<Frailty, number>,
-  conditions: { dementia: 2.6, heart_failure: 2.3, copd: 1.8, cancer: 1.8, ckd: 1.3, stroke_tia: 1.4, diabetes: 1.3, chd: 1.3, atrial_fibrillation: 1.3, smi: 1.8, learning_disability: 1.8 } as Partial<Record<ConditionKey, number>>,
-  deprivationRatio: 1.8,
-};
+export const MORTALITY = { deprivationRatio: 1.8, decedentShift: 0.9 };
 
 // ---------------------------------------------------------------------------------------------
 // Deprivation.
@@ -394,7 +391,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0.2, 1, 3.5, 10, 23, 40, 56, 65],
     shapeSource: `${QOF_AGE}; Health Survey for England 2019, diagnosed hypertension by age and sex`,
     deprivationRatio: 1.25,
-    loadings: [0.35, 0.7, 0],
+    loadings: [0.6, 0.9, 0],
     onset: { minAge: 18, meanYears: 10 },
   },
   {
@@ -405,7 +402,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0.2, 0.6, 1.8, 3.5, 6.5, 10, 14, 17, 15],
     shapeSource: 'National Diabetes Audit 2021-22 registrations by age and sex, https://digital.nhs.uk/data-and-information/publications/statistical/national-diabetes-audit',
     deprivationRatio: 1.8,
-    loadings: [0.35, 0.75, 0.1],
+    loadings: [0.65, 1.0, 0.15],
     onset: { minAge: 5, meanYears: 9 },
   },
   {
@@ -416,7 +413,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [3.5, 6.5, 6.5, 6.5, 7.5, 8.5, 10, 10, 8],
     shapeSource: `${QOF_AGE}; Asthma UK/CPRD: more boys than girls in childhood, more women than men in adulthood`,
     deprivationRatio: 1.3,
-    loadings: [0.35, 0.1, 0.2],
+    loadings: [0.55, 0.15, 0.3],
     onset: { minAge: 2, meanYears: 15 },
   },
   {
@@ -427,7 +424,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0, 0.05, 0.3, 1.3, 3.2, 6, 7.5, 6.5],
     shapeSource: 'Snell et al. 2016, Thorax 71:A20 (COPD prevalence in England by age, CPRD); British Lung Foundation Respiratory Health of the Nation',
     deprivationRatio: 2.8,
-    loadings: [0.6, 0.1, 0.1],
+    loadings: [0.9, 0.15, 0.15],
     smokingRisk: [4, 7],
     onset: { minAge: 40, meanYears: 7 },
   },
@@ -439,7 +436,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0, 0.02, 0.2, 0.8, 2.5, 6, 11, 15],
     shapeSource: 'British Heart Foundation, Heart and circulatory disease statistics 2023 (prevalence by age and sex, HSE/CPRD), https://www.bhf.org.uk/what-we-do/our-research/heart-statistics',
     deprivationRatio: 1.7,
-    loadings: [0.45, 0.6, 0],
+    loadings: [0.8, 0.8, 0],
     smokingRisk: [1.3, 2],
     onset: { minAge: 35, meanYears: 9 },
   },
@@ -451,7 +448,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0, 0.02, 0.1, 0.3, 0.7, 2, 5.5, 12],
     shapeSource: 'Conrad et al. 2018, Lancet 391:572 (heart failure in the UK by age and sex, CPRD), https://doi.org/10.1016/S0140-6736(17)32520-5',
     deprivationRatio: 1.6,
-    loadings: [0.65, 0.6, 0],
+    loadings: [1.0, 0.8, 0],
     onset: { minAge: 40, meanYears: 4 },
   },
   {
@@ -462,7 +459,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0.01, 0.03, 0.1, 0.4, 1.4, 4.5, 11, 19],
     shapeSource: 'Adderley et al. 2019, Heart 105:27 (AF prevalence by age and sex in UK primary care), https://doi.org/10.1136/heartjnl-2018-312977',
     deprivationRatio: 1.0,
-    loadings: [0.45, 0.45, 0],
+    loadings: [0.8, 0.5, 0],
     onset: { minAge: 30, meanYears: 6 },
   },
   {
@@ -473,7 +470,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0.02, 0.05, 0.15, 0.5, 1.2, 2.6, 5.5, 10, 15],
     shapeSource: 'Stroke Association, State of the nation 2023 (stroke survivors by age), https://www.stroke.org.uk/stroke/statistics',
     deprivationRatio: 1.5,
-    loadings: [0.55, 0.5, 0],
+    loadings: [0.9, 0.6, 0],
     smokingRisk: [1.2, 1.8],
     onset: { minAge: 20, meanYears: 6 },
   },
@@ -485,7 +482,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0, 0.2, 0.6, 1.6, 4.5, 13, 30, 48],
     shapeSource: 'Health Survey for England 2016, Kidney and liver disease (CKD 3–5 by age and sex), https://digital.nhs.uk/data-and-information/publications/statistical/health-survey-for-england/health-survey-for-england-2016',
     deprivationRatio: 1.35,
-    loadings: [0.5, 0.65, 0],
+    loadings: [0.85, 0.8, 0],
     onset: { minAge: 18, meanYears: 6 },
   },
   {
@@ -496,7 +493,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0, 0, 0.02, 0.1, 0.5, 2, 8, 22],
     shapeSource: 'NHS England, Recorded dementia diagnoses (by age and sex), https://digital.nhs.uk/data-and-information/publications/statistical/recorded-dementia-diagnoses',
     deprivationRatio: 1.3,
-    loadings: [0.7, 0.25, 0.2],
+    loadings: [1.0, 0.3, 0.3],
     onset: { minAge: 50, meanYears: 3 },
   },
   {
@@ -507,7 +504,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [1, 14, 19, 19, 18, 16, 13, 11, 11],
     shapeSource: 'QOF depression register (recorded since April 2006) by age and sex; Adult Psychiatric Morbidity Survey 2014 (women about twice men), https://digital.nhs.uk/data-and-information/publications/statistical/adult-psychiatric-morbidity-survey',
     deprivationRatio: 1.6,
-    loadings: [0.35, 0, 0.75],
+    loadings: [0.6, 0, 1.0],
     onset: { minAge: 12, meanYears: 8 },
   },
   {
@@ -518,7 +515,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0.4, 0.8, 1, 1.2, 1.2, 1.1, 1.1, 1.1],
     shapeSource: 'QOF mental health register by age; Adult Psychiatric Morbidity Survey 2014 (psychotic disorder)',
     deprivationRatio: 2.5,
-    loadings: [0.35, 0.1, 0.85],
+    loadings: [0.5, 0.15, 1.1],
     onset: { minAge: 15, meanYears: 15 },
   },
   {
@@ -529,7 +526,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0.1, 0.3, 0.8, 2, 4, 7, 10, 13, 13],
     shapeSource: 'Macmillan Cancer Support, Statistics fact sheet 2023 (people living with cancer by age and sex), https://www.macmillan.org.uk/about-us/what-we-do/research/cancer-statistics-fact-sheet',
     deprivationRatio: 0.95,
-    loadings: [0.45, 0, 0],
+    loadings: [0.7, 0, 0],
     smokingRisk: [1.3, 1.8],
     onset: { minAge: 1, meanYears: 5 },
   },
@@ -541,7 +538,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0.45, 0.7, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8],
     shapeSource: 'Joint Epilepsy Council, Epilepsy prevalence, incidence and other statistics (2011); QOF epilepsy register',
     deprivationRatio: 1.6,
-    loadings: [0.35, 0, 0.3],
+    loadings: [0.55, 0, 0.4],
     onset: { minAge: 0, meanYears: 20 },
   },
   {
@@ -552,7 +549,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0.5, 0.7, 0.6, 0.5, 0.4, 0.35, 0.2, 0.15, 0.1],
     shapeSource: 'NHS England, Health and care of people with learning disabilities 2022-23 (GP-recorded, by age and sex), https://digital.nhs.uk/data-and-information/publications/statistical/health-and-care-of-people-with-learning-disabilities',
     deprivationRatio: 1.7,
-    loadings: [0.35, 0, 0.35],
+    loadings: [0.5, 0, 0.45],
     onset: { minAge: 0, meanYears: 99 },
   },
   {
@@ -563,7 +560,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [0, 0, 0, 0.02, 0.3, 1.2, 3, 6, 9],
     shapeSource: 'Royal Osteoporosis Society / IOF SCOPE 2021 (women about four times men, rising steeply after 65)',
     deprivationRatio: 1.1,
-    loadings: [0.5, 0, 0],
+    loadings: [0.8, 0, 0],
     onset: { minAge: 45, meanYears: 6 },
   },
   {
@@ -574,7 +571,7 @@ export const CONDITIONS: ConditionSpec[] = [
     female: [3, 15, 24, 28, 31, 32, 31, 27, 19],
     shapeSource: 'Health Survey for England 2022 obesity by age and sex; under-16s: those with coded obesity in primary care (National Child Measurement Programme measures more)',
     deprivationRatio: 1.6,
-    loadings: [0.3, 0.55, 0.15],
+    loadings: [0.45, 0.7, 0.2],
     onset: { minAge: 5, meanYears: 10 },
   },
 ];
@@ -726,34 +723,12 @@ export function frailtyOf(age: number, quintile: number, latent: LatentHealth, n
 // ---------------------------------------------------------------------------------------------
 // Mortality of an individual.
 
-const MORTALITY_NORMALISER = { male: new Float64Array(N_AGES), female: new Float64Array(N_AGES) };
-for (const sex of SEXES) {
-  for (let a = 0; a < N_AGES; a++) {
-    let mean = 1;
-    for (const [key, hr] of Object.entries(MORTALITY_HR.conditions)) {
-      // Mean over quintiles of the baseline probability (England's quintiles are equal).
-      let p = 0;
-      for (let q = 1; q <= 5; q++) p += conditionProbability(key as ConditionKey, sex, a, q) / 5;
-      mean *= 1 + p * (hr - 1);
-    }
-    if (a >= 65) {
-      const b = FRAILTY_BY_AGE[a >= 85 ? 2 : a >= 75 ? 1 : 0] as (typeof FRAILTY_BY_AGE)[number];
-      const f = MORTALITY_HR.frailty;
-      mean *= b.fit * f.fit + b.mild * f.mild + b.moderate * f.moderate + b.severe * f.severe;
-    }
-    MORTALITY_NORMALISER[sex][a] = mean;
-  }
-}
-const MORTALITY_DEPRIVATION = deprivationRisks(MORTALITY_HR.deprivationRatio);
+const MORTALITY_DEPRIVATION = deprivationRisks(MORTALITY.deprivationRatio);
 
-/** A resident's annual probability of death, from the life table, their frailty, conditions and deprivation. */
-export function individualDeathProbability(sex: Sex, age: number, quintile: number, frailty: Frailty, conditionMask: number): number {
+/** A resident's annual probability of death: the life table, raised or lowered by deprivation. */
+export function deathProbability(sex: Sex, age: number, quintile: number): number {
   const a = Math.min(MAX_AGE, Math.max(0, Math.floor(age)));
-  let hr = MORTALITY_HR.frailty[frailty] * (MORTALITY_DEPRIVATION[quintile - 1] as number);
-  for (let k = 0; k < N_CONDITIONS; k++) {
-    if (conditionMask & (1 << k)) hr *= MORTALITY_HR.conditions[(CONDITIONS[k] as ConditionSpec).key] ?? 1;
-  }
-  return Math.min(0.9, ((QX[sex][a] as number) * hr) / (MORTALITY_NORMALISER[sex][a] as number));
+  return Math.min(0.9, (QX[sex][a] as number) * (MORTALITY_DEPRIVATION[quintile - 1] as number));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -770,14 +745,20 @@ export function individualDeathProbability(sex: Sex, age: number, quintile: numb
 export const HOUSEHOLD_RULES = {
   childrenPerFamily: { counts: [1, 2, 3, 4], weights: [0.44, 0.4, 0.12, 0.04] },
   loneParentShare: 0.22,
-  /** Families with a young adult (16–24) still at home (ONS: about half of 20–24s live with parents). */
-  youngAdultAtHomeShare: 0.3,
+  /** Families with a young adult (16–24) still at home (ONS: about half of 20–24s live with parents); some with two. */
+  youngAdultAtHomeShare: 0.6,
+  secondYoungAdultShare: 0.35,
   grandparentInFamilyShare: 0.03,
-  olderLiveInCoupleShare: 0.6,
-  olderWithAdultChildShare: 0.04,
+  /**
+   * Share of people 60+ placed in a couple. Deaths in the window then widow some of them, so that
+   * about three in ten of the living 65+ live alone (ONS 2023: 3.8 million of 12 million).
+   */
+  olderLiveInCoupleShare: 0.78,
+  olderWithAdultChildShare: 0.05,
+  /** Other adults: chance of each kind of household, per household formed. */
   adultsAlone: 0.3,
-  adultsCouple: 0.46,
-  adultsSharing: 0.24,
+  adultsCouple: 0.48,
+  adultsSharing: 0.22,
   sameSexCoupleShare: 0.02,
   /** Couples of different ethnic categories (ONS, Census 2021 inter-ethnic relationships: about 1 in 10). */
   interEthnicCoupleShare: 0.09,
@@ -795,18 +776,21 @@ export const HOUSEHOLD_TARGETS = { onePerson: { value: 0.296, tolerance: 0.05 },
 
 /**
  * Share of people with two or more conditions by age, Barnett et al. 2012, Lancet 380:37
- * (Scotland, 1.75 million people, 40 conditions): 0–24 1.9%, 25–44 11.3%, 45–64 30.4%,
- * 65–84 64.9%, 85+ 81.5%. We model 17 of Barnett's 40 conditions (plus obesity), so the levels
- * are lower; the target is the *shape* (rising steeply with age, and with deprivation: the most
- * deprived reach the multimorbidity of the least deprived 10–15 years earlier). The tolerance is
- * therefore wide and stated as a range.
+ * (https://doi.org/10.1016/S0140-6736(12)60240-2; Scotland, 1.75 million people, 40 conditions):
+ * 0–24 1.9%, 25–44 11.3%, 45–64 30.4%, 65–84 64.9%, 85+ 81.5%. We model 16 of Barnett's 40
+ * conditions (obesity is not one of his): the commonest long-term conditions, but not painful
+ * conditions, hearing loss, anxiety, constipation, thyroid disease, irritable bowel and the rest,
+ * which together hold about half of the conditions his patients counted. So the generated levels
+ * should lie between 40% and 80% of Barnett's at each age (assumption); what must hold is the
+ * shape (rising steeply with age) and the deprivation gradient (the most deprived quintile above
+ * the least at the same ages; Barnett: multimorbidity 10–15 years earlier).
  */
 export const MULTIMORBIDITY_TARGETS: { label: string; from: number; to: number; barnett: number; min: number; max: number }[] = [
-  { label: '0–24', from: 0, to: 24, barnett: 0.019, min: 0.0, max: 0.06 },
-  { label: '25–44', from: 25, to: 44, barnett: 0.113, min: 0.05, max: 0.2 },
-  { label: '45–64', from: 45, to: 64, barnett: 0.304, min: 0.18, max: 0.4 },
-  { label: '65–84', from: 65, to: 84, barnett: 0.649, min: 0.45, max: 0.8 },
-  { label: '85+', from: 85, to: MAX_AGE, barnett: 0.815, min: 0.6, max: 0.92 },
+  { label: '0–24', from: 0, to: 24, barnett: 0.019, min: 0.0, max: 0.03 },
+  { label: '25–44', from: 25, to: 44, barnett: 0.113, min: 0.4 * 0.113, max: 0.8 * 0.113 },
+  { label: '45–64', from: 45, to: 64, barnett: 0.304, min: 0.4 * 0.304, max: 0.8 * 0.304 },
+  { label: '65–84', from: 65, to: 84, barnett: 0.649, min: 0.4 * 0.649, max: 0.8 * 0.649 },
+  { label: '85+', from: 85, to: MAX_AGE, barnett: 0.815, min: 0.4 * 0.815, max: 0.8 * 0.815 },
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -158,6 +158,15 @@ describe('what the stored events say about residents', () => {
   });
 });
 
+describe('a record the database refuses', () => {
+  it('fails only its own request, not the others committed with it', async () => {
+    const bad = access(1, { context: { ...NURSE, kind: 'robot' as AccessContext['kind'] } });
+    const results = await Promise.allSettled([recordAccess(t.db, access(1)), recordAccess(t.db, access(2)), recordAccess(t.db, bad), recordAccess(t.db, access(3))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((await verifyAuditChain(t.db)).ok).toBe(true);
+  });
+});
+
 describe('when the database is down', () => {
   it('recordAccess fails, so the request fails closed', async () => {
     const db = await openTestDatabase();

@@ -101,7 +101,17 @@ async function flush(db: Database, queue: Queue): Promise<void> {
       const sequences = await db.transaction((tx) => appendToChain(tx, batch.map((p) => p.record)));
       batch.forEach((p, i) => p.resolve(sequences[i] as number));
     } catch (error) {
-      batch.forEach((p) => p.reject(error));
+      if (batch.length === 1) {
+        batch[0]?.reject(error);
+        continue;
+      }
+      // One record the database refuses must not fail the requests whose records came with it.
+      for (const p of batch) {
+        await db.transaction((tx) => appendToChain(tx, [p.record])).then(
+          (sequences) => p.resolve(sequences[0] as number),
+          (single: unknown) => p.reject(single),
+        );
+      }
     }
   }
   // Same tick as the last emptiness check: a record pushed after this starts a new flush.

@@ -15,7 +15,8 @@
  *   per person with a GP or nurse for a clinical reason); consultation rates by age and sex from
  *   Hippisley-Cox & Vinogradova, "Trends in consultation rates in general practice 1995-2009"
  *   (QResearch, NHS Information Centre 2009): women consult about 1.3 times as often as men of
- *   working age; people over 85 about 3 times the average.
+ *   working age; people over 85 about 3 times the average; people in the most deprived areas
+ *   consult about a fifth more often than in the least deprived (same source).
  * - A&E: NHS England "A&E Attendances and Emergency Admissions" 2023-24 (26 million attendances,
  *   all types, about 0.45 per person; type 1 about 0.28) and HES A&E / ECDS by age (U-shaped:
  *   highest under 5 and over 80) and by deprivation (the most deprived decile about twice the
@@ -99,7 +100,7 @@ const GP_FRAILTY = [1, 1.3, 1.6, 2.0];
 export function gpConsultationRate(p: RiskProfile): number {
   const band = ageBand(p.age);
   const base = (GP_BASE[band] ?? 3) * (p.sex === 'female' && band >= 2 && band <= 4 ? GP_FEMALE_WORKING_AGE : 1);
-  return (base + GP_PER_CONDITION * p.conditions) * (GP_FRAILTY[FRAILTY_INDEX[p.frailty]] ?? 1);
+  return (base + GP_PER_CONDITION * p.conditions) * (GP_FRAILTY[FRAILTY_INDEX[p.frailty]] ?? 1) * deprivation(p.imdDecile, 1.1, 0.92);
 }
 /** Share of GP consultations by telephone (Appointments in General Practice, 2023-24: about 30%). */
 export const GP_TELEPHONE_SHARE = 0.3;

@@ -119,7 +119,6 @@ import {
   type Medicine,
   type MedicineKey,
   OBSERVATIONS,
-  OBS_EXAM,
   OBS_LABORATORY,
   OBS_SOCIAL_HISTORY,
   OBS_VITAL_SIGNS,
@@ -632,7 +631,10 @@ function gpConsultationsAndObservations(ctx: Ctx): void {
     const rate = Math.max(0.3, gpConsultationRate(profileAt(ctx, mid)) - reviewsPerYear);
     const n = rnd.poisson(rate * years);
     for (let i = 0; i < n; i++) {
-      gpEncounter(ctx, dayIn(rnd, from, to), rnd.next() < GP_TELEPHONE_SHARE, undefined);
+      const day = dayIn(rnd, from, to);
+      // People with long-term conditions often consult about one of them.
+      const about = ctx.conditions.length > 0 && rnd.next() < 0.4 ? rnd.pick(ctx.conditions) : undefined;
+      gpEncounter(ctx, day, rnd.next() < GP_TELEPHONE_SHARE, about !== undefined && about.onset <= day ? about.record : undefined);
     }
   }
 
@@ -722,7 +724,7 @@ function weightAndBmi(ctx: Ctx, day: number, enc: string): void {
   const w = observation(ctx, day, enc, OBS_VITAL_SIGNS, OBSERVATIONS.weight.code);
   w.valueQuantity = quantity(weight, OBSERVATIONS.weight.unit, OBSERVATIONS.weight.ucum);
   push(ctx, ctx.gp.code, nextKey(ctx, 'obs'), w);
-  const b = observation(ctx, day, enc, OBS_EXAM, OBSERVATIONS.bmi.code);
+  const b = observation(ctx, day, enc, OBS_VITAL_SIGNS, OBSERVATIONS.bmi.code);
   b.valueQuantity = quantity(bmi, OBSERVATIONS.bmi.unit, OBSERVATIONS.bmi.ucum);
   push(ctx, ctx.gp.code, nextKey(ctx, 'obs'), b);
   if (ctx.rnd.next() < 0.3) {

@@ -57,6 +57,12 @@ export class ActivityMeasurer {
   }
 
   add(resident: Resident, records: readonly HeldRecord[]): void {
+    this.addResident(resident);
+    this.addRecords(resident, records);
+  }
+
+  /** A resident's person-time and status at asOf (the denominators), without their records. */
+  addResident(resident: Pick<Resident, 'birthDate' | 'deathDate' | 'sex'>): void {
     const birth = day(resident.birthDate);
     const death = resident.deathDate === undefined ? Infinity : day(resident.deathDate);
     const from = Math.max(this.start, birth);
@@ -72,6 +78,17 @@ export class ActivityMeasurer {
     if (alive) this.aliveAtAsOf += 1;
     if (adult) this.adultsAtAsOf += 1;
     if (death >= this.start && death <= this.asOf) this.deaths += 1;
+  }
+
+  /**
+   * Some of a resident's records (the numerators); may be called several times per resident, as
+   * the profile command does when it reads the feeds file by file. `addResident` once as well.
+   */
+  addRecords(resident: Pick<Resident, 'id' | 'birthDate' | 'deathDate' | 'practice' | 'council'>, records: readonly HeldRecord[]): void {
+    const birth = day(resident.birthDate);
+    const death = resident.deathDate === undefined ? Infinity : day(resident.deathDate);
+    const alive = death > this.asOf && birth <= this.asOf;
+    const adult = alive && this.asOf - birth >= 18 * YEAR;
     let longTerm = false;
     for (const r of records) {
       const res = r.resource;
@@ -102,8 +119,14 @@ export class ActivityMeasurer {
         } else if (adult && ep.status === 'active' && service?.startsWith('LTS-') === true) longTerm = true;
       }
     }
-    if (longTerm) this.counts.ascLongTerm += 1;
+    if (longTerm && !this.longTermResidents.has(resident.id)) {
+      this.longTermResidents.add(resident.id);
+      this.counts.ascLongTerm += 1;
+    }
   }
+
+  /** Residents counted with long-term support, so that records read in parts count them once. */
+  private readonly longTermResidents = new Set<string>();
 
   result(): Record<ActivityMeasure, number> {
     const py = this.personYears || 1;

@@ -235,7 +235,7 @@ export const NON_ADMITTED_STOP_SHARES = { '30': 0.45, '31': 0.03, '32': 0.12, '3
 /** Share of residents with a district nursing caseload at some point, and contacts a year while on it, by frailty. */
 export const DISTRICT_NURSING = {
   share: [0.03, 0.12, 0.35, 0.7],
-  contactsPerYear: [6, 8, 15, 30],
+  contactsPerYear: [6, 10, 20, 36],
   /** People who die: share seen in their last 12 weeks, and visits a week then. */
   endOfLifeShare: 0.8,
   endOfLifeVisitsPerWeek: 2,

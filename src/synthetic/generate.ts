@@ -176,7 +176,9 @@ async function generateInWorkers(count: number, producer: HouseholdProducer, wri
         reject(error);
       };
       const send = (worker: Worker): void => {
-        while ((inHand.get(worker) ?? 0) < IN_FLIGHT_PER_WORKER && nextToSend < batches) {
+        // Never further ahead of the writer than every worker's share: a slow batch must not let
+        // finished ones pile up in memory behind it.
+        while ((inHand.get(worker) ?? 0) < IN_FLIGHT_PER_WORKER && nextToSend < batches && nextToSend < nextToWrite + count * IN_FLIGHT_PER_WORKER) {
           worker.postMessage({ batch: nextToSend } satisfies BatchRequest);
           nextToSend += 1;
           inHand.set(worker, (inHand.get(worker) ?? 0) + 1);

@@ -46,9 +46,10 @@ export interface PackedBatch {
 
 /** Builds a PackedBatch: text into one growing buffer, operations into one growing integer array. */
 class Packer {
-  private bytes = Buffer.allocUnsafe(1 << 20);
+  // A batch of a hundred residents is about 6 MB of text; start big enough not to grow.
+  private bytes = Buffer.allocUnsafe(8 << 20);
   private used = 0;
-  private ops = new Int32Array(1 << 14);
+  private ops = new Int32Array(1 << 16);
   private opCount = 0;
   private readonly strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
@@ -64,14 +65,38 @@ class Packer {
     return index;
   }
 
-  op(...values: number[]): void {
-    if (this.opCount + values.length > this.ops.length) {
-      const grown = new Int32Array(this.ops.length * 2 + values.length);
+  /** Room for `n` more integers in `ops`. */
+  private room(n: number): Int32Array {
+    if (this.opCount + n > this.ops.length) {
+      const grown = new Int32Array(this.ops.length * 2 + n);
       grown.set(this.ops.subarray(0, this.opCount));
       this.ops = grown;
     }
-    this.ops.set(values, this.opCount);
-    this.opCount += values.length;
+    return this.ops;
+  }
+
+  op3(a: number, b: number, c: number): void {
+    const ops = this.room(3);
+    ops[this.opCount++] = a;
+    ops[this.opCount++] = b;
+    ops[this.opCount++] = c;
+  }
+
+  op6(a: number, b: number, c: number, d: number, e: number, f: number): void {
+    const ops = this.room(6);
+    ops[this.opCount++] = a;
+    ops[this.opCount++] = b;
+    ops[this.opCount++] = c;
+    ops[this.opCount++] = d;
+    ops[this.opCount++] = e;
+    ops[this.opCount++] = f;
+  }
+
+  op8(a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number): void {
+    this.op6(a, b, c, d, e, f);
+    const ops = this.room(2);
+    ops[this.opCount++] = g;
+    ops[this.opCount++] = h;
   }
 
   /** Appends text; returns where it ends. */
@@ -97,14 +122,12 @@ class Packer {
     const jsonStart = this.text('{"resource":');
     const jsonEnd = this.text(json);
     const entryEnd = this.text(`,"request":{"method":"PUT","url":"${type}/${id}"}}`);
-    this.op(opCode, this.string(name), entryStart, jsonStart, jsonEnd, entryEnd);
+    this.op6(opCode, this.string(name), entryStart, jsonStart, jsonEnd, entryEnd);
   }
 
+  /** The batch; its buffers are the packer's own (not pooled), so they can be transferred. */
   finish(): PackedBatch {
-    // Copied out so the batch owns exactly its bytes (and its ArrayBuffer can be transferred).
-    const bytes = new Uint8Array(this.used);
-    bytes.set(this.bytes.subarray(0, this.used));
-    return { bytes, ops: this.ops.slice(0, this.opCount), strings: this.strings, residents: this.residents };
+    return { bytes: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used), ops: this.ops.subarray(0, this.opCount), strings: this.strings, residents: this.residents };
   }
 }
 
@@ -116,11 +139,11 @@ export function packResidents(residents: ReadonlyArray<{ resident: Resident; fee
   for (const { resident, feeds } of residents) {
     packer.residents += 1;
     const start = packer.at;
-    packer.op(OP_RESIDENT, start, packer.text(JSON.stringify(resident)));
+    packer.op3(OP_RESIDENT, start, packer.text(JSON.stringify(resident)));
     for (const feed of feeds) {
       const linkStart = packer.at;
       const linkEnd = packer.text(JSON.stringify(feed.link));
-      packer.op(OP_FEED, packer.string(feed.holder), packer.string(feed.kind), packer.string(feed.system), linkStart, linkEnd, feed.organizations.length, 1 + feed.records.length);
+      packer.op8(OP_FEED, packer.string(feed.holder), packer.string(feed.kind), packer.string(feed.system), linkStart, linkEnd, feed.organizations.length, 1 + feed.records.length);
       for (const org of feed.organizations) {
         let json = organizations.get(org.id);
         if (json === undefined) {

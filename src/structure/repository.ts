@@ -39,6 +39,13 @@ export async function listIcs(db: Queryable): Promise<(Ics & { practices: number
   }));
 }
 
+/** The names of the organisations with these codes (ODS or ONS), for showing codes as words; unknown codes are left out. */
+export async function organisationNames(db: Queryable, codes: readonly string[]): Promise<Map<string, string>> {
+  if (codes.length === 0) return new Map();
+  const { rows } = await db.query<{ code: string; name: string }>('SELECT code, name FROM organisation WHERE code = ANY($1::text[])', [[...new Set(codes)]]);
+  return new Map(rows.map((r) => [r.code, r.name]));
+}
+
 export async function icsExists(db: Queryable, code: string): Promise<boolean> {
   const { rowCount } = await db.query('SELECT 1 FROM ics WHERE code = $1', [code]);
   return rowCount > 0;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
+import { pageLocals } from './request-locals.js';
 
 const require = createRequire(import.meta.url);
 /** node_modules/nhsuk-frontend/dist: templates are imported as "nhsuk/components/…". */
@@ -70,5 +71,6 @@ export function createRenderer(moduleViewDirs: string[]): Renderer {
   env.addFilter('number', formatNumber);
   env.addFilter('pounds', formatPounds);
   env.addGlobal('nhsukFiles', NHSUK_FILES);
-  return (template, context) => env.render(template, context);
+  // `pageRequest`: who is signed in, the forms' CSRF token, the CSP nonce (request-locals.ts).
+  return (template, context) => env.render(template, { pageRequest: pageLocals(), ...context });
 }

@@ -41,13 +41,14 @@ export async function startTestApp(options: { demo?: 'full' | 'structure' | 'non
   };
 }
 
-export async function getJson<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(url);
+/** `headers`: e.g. a signed-in user's (test/support/access.ts). */
+export async function getJson<T = Record<string, unknown>>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, { headers });
   return { status: response.status, body: (await response.json()) as T };
 }
 
-export async function sendJson<T = Record<string, unknown>>(method: string, url: string, payload: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+export async function sendJson<T = Record<string, unknown>>(method: string, url: string, payload: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
 }

@@ -5,7 +5,7 @@
  */
 import type { Encounter } from '@medplum/fhirtypes';
 import { type ACTIVITY_TARGETS } from './activity.js';
-import { ASC_SERVICE_TYPE, CARE_SERVICE, DISCHARGE_METHOD, EXT_ADMISSION_METHOD, UKCORE_ADMISSION_METHOD } from './codes.js';
+import { ASC_SERVICE_TYPE, CARE_SERVICE, DISCHARGE_METHOD, EXT_ADMISSION_METHOD, EXT_DISCHARGE_METHOD, UKCORE_ADMISSION_METHOD, UKCORE_DISCHARGE_METHOD } from './codes.js';
 import type { HeldRecord, Resident } from './model.js';
 
 export type ActivityMeasure = keyof typeof ACTIVITY_TARGETS;
@@ -20,6 +20,13 @@ function day(date: string): number {
 function admissionMethod(e: Encounter): string | undefined {
   const ext = e.extension?.find((x) => x.url === EXT_ADMISSION_METHOD);
   return ext?.valueCodeableConcept?.coding?.find((c) => c.system === UKCORE_ADMISSION_METHOD)?.code;
+}
+
+/** The discharge method code, compared by value so that records read back from the feeds count too. */
+const DIED = DISCHARGE_METHOD.died.valueCodeableConcept?.coding?.[0]?.code ?? '4';
+function dischargeMethod(e: Encounter): string | undefined {
+  const ext = e.extension?.find((x) => x.url === EXT_DISCHARGE_METHOD);
+  return ext?.valueCodeableConcept?.coding?.find((c) => c.system === UKCORE_DISCHARGE_METHOD)?.code;
 }
 
 function careService(e: { serviceType?: { coding?: { system?: string; code?: string }[] }; type?: { coding?: { system?: string; code?: string }[] }[] }): string | undefined {
@@ -105,7 +112,7 @@ export class ActivityMeasurer {
           const method = admissionMethod(res);
           if (method?.startsWith('2')) this.counts.emergency += 1;
           if (method === '31') this.counts.deliveries += 1;
-          if (res.extension?.includes(DISCHARGE_METHOD.died)) this.counts.hospitalDeaths += 1;
+          if (dischargeMethod(res) === DIED) this.counts.hospitalDeaths += 1;
         } else if (service === 'district-nursing') this.counts.community += 1;
         else if (service === 'cmht' || service === 'talking-therapies') this.counts.mentalHealth += 1;
         else if (cls === 'AMB' && res.status === 'finished' && r.holder !== resident.council) this.counts.outpatient += 1;

@@ -213,8 +213,8 @@ const MAX_POOL_AGE = 104;
 type Taken = [age: number, sex: number, lsoa: number];
 
 /**
- * People are grouped into households within a neighbourhood: consecutive LSOAs (by code) of one
- * district holding at least this many of the planned residents. With a large population that is one
+ * People are grouped into households within a neighbourhood: consecutive LSOAs (by code, so mostly
+ * of one district) holding at least this many of the planned residents. With a large population that is one
  * LSOA; with a small one (20,000 people over 480 LSOAs is 40 each) a few, so that partners and
  * parents of fitting ages are there to be found. Everyone in a household lives in its head's LSOA.
  */
@@ -264,21 +264,20 @@ function buildPlan(area: Area, options: PopulationOptions): Plan {
     }
   };
 
+  const carry = [0, 0, 0];
   let l = 0;
   while (l < area.lsoas.length) {
-    // The neighbourhood: LSOAs l..end-1.
-    const district = (area.lsoas[l] as AreaLsoa).district;
+    // The neighbourhood: LSOAs l..end-1 (consecutive codes, mostly of one district).
     let end = l;
     let planned = 0;
-    while (end < area.lsoas.length && (planned < NEIGHBOURHOOD_PEOPLE || end === l) && (area.lsoas[end] as AreaLsoa).district === district) {
+    while (end < area.lsoas.length && (planned < NEIGHBOURHOOD_PEOPLE || end === l)) {
       planned += perLsoa[end] as number;
       end += 1;
     }
-    // Leave no small remainder at the end of a district: it joins this neighbourhood.
+    // Leave no small remainder at the end: it joins this neighbourhood.
     let rest = 0;
-    let after = end;
-    while (after < area.lsoas.length && (area.lsoas[after] as AreaLsoa).district === district) rest += perLsoa[after++] as number;
-    if (rest < NEIGHBOURHOOD_PEOPLE) end = after;
+    for (let k = end; k < area.lsoas.length && rest < NEIGHBOURHOOD_PEOPLE; k++) rest += perLsoa[k] as number;
+    if (rest < NEIGHBOURHOOD_PEOPLE) end = area.lsoas.length;
 
     const children = new Pool();
     const adults = new Pool();
@@ -287,7 +286,18 @@ function buildPlan(area: Area, options: PopulationOptions): Plan {
       const total = perLsoa[k] as number;
       if (total === 0) continue;
       const lsoa = area.lsoas[k] as AreaLsoa;
-      const [c, a, o] = largestRemainder(total, [lsoa.children * GROUP_INFLATION.children, lsoa.adults * GROUP_INFLATION.adults, lsoa.older * GROUP_INFLATION.older]) as [number, number, number];
+      // Each LSOA's residents by age group, with the rounding error carried on to the next LSOA, so
+      // that one or two residents per LSOA (a small population) still give every group its share.
+      const weights = [lsoa.children * GROUP_INFLATION.children, lsoa.adults * GROUP_INFLATION.adults, lsoa.older * GROUP_INFLATION.older];
+      const sum = lsoa.children * GROUP_INFLATION.children + lsoa.adults * GROUP_INFLATION.adults + lsoa.older * GROUP_INFLATION.older;
+      const expected = weights.map((w, g) => (total * w) / sum + (carry[g] as number));
+      const [c, a, o] = largestRemainder(
+        total,
+        expected.map((e) => Math.max(1e-9, e)),
+      ) as [number, number, number];
+      carry[0] = (expected[0] as number) - c;
+      carry[1] = (expected[1] as number) - a;
+      carry[2] = (expected[2] as number) - o;
       children.add(random, 'children', c, k);
       adults.add(random, 'adults', a, k);
       older.add(random, 'older', o, k);

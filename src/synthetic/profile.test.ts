@@ -22,7 +22,7 @@ describe('profile', () => {
 
   it('fails a population that does not look like its area', () => {
     // Everyone thirty, a smoker and diabetic: the pyramid, smoking and diabetes must fail.
-    const wrong: Resident[] = residents.map((r) => ({ ...r, birthDate: '1996-01-01', smoking: 'current', conditions: [{ key: 'diabetes', onset: '2020-01-01' }], deathDate: undefined }) as Resident);
+    const wrong: Resident[] = residents.map(({ deathDate: _died, ...r }) => ({ ...r, birthDate: '1996-01-01', smoking: 'current', conditions: [{ key: 'diabetes', onset: '2020-01-01' }] }));
     const profile = profileResidents(wrong, area, AS_OF);
     const failed = profile.sections.flatMap((s) => s.rows.filter((r) => r.judged && !r.pass).map((r) => `${s.title.split(' ')[0]}: ${r.label}`));
     expect(failed).toContain('Age: 0–4 male');

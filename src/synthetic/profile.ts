@@ -8,8 +8,14 @@
  * Only residents alive at `asOf` count for the population tables (as a practice list would);
  * those who died in the window count for the death rate.
  */
-import { type Area } from './geography.js';
-import type { ConditionKey, Frailty, Resident } from './model.js';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Resource } from '@medplum/fhirtypes';
+import { ACTIVITY_TARGETS } from './activity.js';
+import { ActivityMeasurer, type ActivityMeasure } from './activity-measure.js';
+import { type Area, loadArea } from './geography.js';
+import type { ConditionKey, Frailty, HeldRecord, Resident } from './model.js';
 import {
   AGE_BAND_LABELS,
   CONDITIONS,
@@ -290,8 +296,9 @@ export class PopulationProfiler {
       title: 'Households (of living residents)',
       note: 'Target: ONS Families and households in the UK 2023.',
       rows: [
-        row('one-person households', households, onePerson / (households || 1), HOUSEHOLD_TARGETS.onePerson.value, HOUSEHOLD_TARGETS.onePerson.tolerance),
-        row('mean household size', households, this.living / (households || 1), HOUSEHOLD_TARGETS.meanSize.value, HOUSEHOLD_TARGETS.meanSize.tolerance, true, 'number'),
+        row('one-person households', households, onePerson / (households || 1), HOUSEHOLD_TARGETS.onePerson.value, HOUSEHOLD_TARGETS.onePerson.tolerance + 3 * Math.sqrt((0.3 * 0.7) / (households || 1))),
+        // Household sizes have a standard deviation of about 1.3 people.
+        row('mean household size', households, this.living / (households || 1), HOUSEHOLD_TARGETS.meanSize.value, HOUSEHOLD_TARGETS.meanSize.tolerance + (3 * 1.3) / Math.sqrt(households || 1), true, 'number'),
       ],
     });
 
@@ -418,5 +425,151 @@ export function formatProfile(profile: PopulationProfile): string {
       lines.push(`  ${pad(r.label, 44)} ${pad(String(Math.round(r.n)), 9, true)} ${pad(show(r.observed, r.unit), 10, true)} ${pad(show(r.target, r.unit), 10, true)} ${pad(tol, 16, true)}  ${verdict(r)}`);
     }
   }
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A generated output directory: the population, its activity and its waiting list.
+
+/** What the profile command needs of `<out>/manifest.json` (written by writer.ts). */
+interface OutputManifest {
+  icb: string;
+  people: number;
+  seed: number;
+  asOf: string;
+  counts: { byHolder: Record<string, { kind: string }> };
+}
+
+export interface OutputProfile {
+  population: PopulationProfile;
+  /** Activity rates and the waiting list against activity.ts's targets. */
+  activity: ProfileSection;
+  /** Open RTT pathways at asOf by weeks waited. */
+  waits: { label: string; count: number; share: number }[];
+  /** Feed records whose patient no ground-truth link names (should be none). */
+  unlinked: number;
+  passed: number;
+  failed: number;
+  notJudged: number;
+}
+
+/** Week bands of the waiting-time table: 0–4 … 48–52, then 52–65, 65–78, 78–104, 104+. */
+const WAIT_BANDS: [number, number][] = [
+  ...Array.from({ length: 13 }, (_, i): [number, number] => [i * 4, i * 4 + 4]),
+  [52, 65],
+  [65, 78],
+  [78, 104],
+  [104, Infinity],
+];
+
+async function* lines(path: string): AsyncGenerator<string> {
+  const reader = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of reader) if (line.length > 0) yield line;
+}
+
+type ResidentLite = Pick<Resident, 'id' | 'birthDate' | 'deathDate' | 'practice' | 'council'>;
+
+const SHARE_MEASURES = new Set<ActivityMeasure>(['waitingListPerPerson', 'within18WeeksShare', 'over52WeeksShare', 'adultSocialCareLongTerm', 'inHospitalDeathShare']);
+const CLASS_CODE = /"class":\{[^}]*"code":"([A-Za-z]+)"/;
+
+/**
+ * Profiles `<out>` as `npm run generate` wrote it: the true residents (ground-truth/residents.ndjson)
+ * for the population tables, and every holder's Encounter and EpisodeOfCare feed, tied to residents
+ * by ground-truth/links.ndjson, for activity and waits (measured as activity-measure.ts defines them).
+ * Streams every file; holds a few fields per resident and one entry per non-GP patient record.
+ */
+export async function profileOutput(out: string): Promise<OutputProfile> {
+  const manifestPath = join(out, 'manifest.json');
+  if (!existsSync(manifestPath)) throw new Error(`${out} has no manifest.json: is it a directory written by npm run generate?`);
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as OutputManifest;
+  const area = loadArea(manifest.icb);
+  const profiler = new PopulationProfiler(area, manifest.asOf);
+  const measurer = new ActivityMeasurer(manifest.asOf);
+  const byId = new Map<string, ResidentLite>();
+  for await (const line of lines(join(out, 'ground-truth', 'residents.ndjson'))) {
+    const r = JSON.parse(line) as Resident;
+    profiler.add(r);
+    measurer.addResident(r);
+    const lite: ResidentLite = { id: r.id, birthDate: r.birthDate, practice: r.practice, council: r.council };
+    if (r.deathDate !== undefined) lite.deathDate = r.deathDate;
+    byId.set(r.id, lite);
+  }
+  const kinds = manifest.counts.byHolder;
+  // Which resident each non-GP holder's patient is (GP encounters need only their class).
+  const patientOf = new Map<string, ResidentLite>();
+  for await (const line of lines(join(out, 'ground-truth', 'links.ndjson'))) {
+    const link = JSON.parse(line) as { resident: string; holder: string; patient: string };
+    if (kinds[link.holder]?.kind === 'gp') continue;
+    const resident = byId.get(link.resident);
+    if (resident) patientOf.set(`${link.holder}/${link.patient}`, resident);
+  }
+  let unlinked = 0;
+  for (const holder of Object.keys(kinds).sort()) {
+    const kind = kinds[holder]?.kind;
+    for (const type of ['Encounter', 'EpisodeOfCare'] as const) {
+      const path = join(out, 'feeds', holder, `${type}.ndjson`);
+      if (!existsSync(path)) continue;
+      for await (const line of lines(path)) {
+        if (kind === 'gp') {
+          // A practice's encounters count by class alone; skip parsing the many consultations.
+          if (type !== 'Encounter') continue;
+          const code = CLASS_CODE.exec(line)?.[1];
+          const gpResident: ResidentLite = { id: '', birthDate: '1900-01-01', practice: holder, council: '' };
+          measurer.addRecords(gpResident, [{ holder, key: '', resource: { resourceType: 'Encounter', status: 'finished', class: { code: code ?? '' } } }]);
+          continue;
+        }
+        const resource = JSON.parse(line) as Resource;
+        const subject = resource.resourceType === 'Encounter' ? resource.subject?.reference : resource.resourceType === 'EpisodeOfCare' ? resource.patient.reference : undefined;
+        const resident = subject === undefined ? undefined : patientOf.get(`${holder}/${subject.slice(subject.indexOf('/') + 1)}`);
+        if (!resident) {
+          unlinked += 1;
+          continue;
+        }
+        const record: HeldRecord = { holder, key: '', resource };
+        measurer.addRecords(resident, [record]);
+      }
+    }
+  }
+
+  const measured = measurer.result();
+  const rows: ProfileRow[] = (Object.keys(ACTIVITY_TARGETS) as ActivityMeasure[]).map((key) => {
+    const target = ACTIVITY_TARGETS[key];
+    const unit = SHARE_MEASURES.has(key) ? 'share' : 'number';
+    return row(`${key}: ${target.definition}`, 0, measured[key], target.value, target.tolerance, true, unit);
+  });
+  const activity: ProfileSection = { title: 'Activity and the waiting list (from the feeds)', note: 'Targets and definitions: activity.ts (ACTIVITY_TARGETS, with sources); measured as activity-measure.ts does, over person-years lived in the window.', rows };
+
+  const weeks = measurer.waits.map((d) => d / 7);
+  const waits = WAIT_BANDS.map(([from, to]) => {
+    const count = weeks.filter((w) => w >= from && w < to).length;
+    return { label: to === Infinity ? `${from}+ weeks` : `${from}–${to} weeks`, count, share: weeks.length > 0 ? count / weeks.length : 0 };
+  });
+
+  const population = profiler.result();
+  const judged = rows.filter((r) => r.judged);
+  return {
+    population,
+    activity,
+    waits,
+    unlinked,
+    passed: population.passed + judged.filter((r) => r.pass).length,
+    failed: population.failed + judged.filter((r) => !r.pass).length,
+    notJudged: population.notJudged + rows.length - judged.length,
+  };
+}
+
+/** The whole output profile as text: the population tables, activity, and the waiting-time histogram. */
+export function formatOutputProfile(profile: OutputProfile): string {
+  const lines: string[] = [formatProfile(profile.population).trimEnd(), ''];
+  lines.push(profile.activity.title, `  ${profile.activity.note}`);
+  lines.push(`  ${pad('', 70)} ${pad('observed', 10, true)} ${pad('target', 10, true)} ${pad('tolerance', 12, true)}  result`);
+  for (const r of profile.activity.rows) {
+    lines.push(`  ${pad(r.label.length > 70 ? `${r.label.slice(0, 67)}...` : r.label, 70)} ${pad(show(r.observed, r.unit), 10, true)} ${pad(show(r.target, r.unit), 10, true)} ${pad(`± ${show(r.tolerance, r.unit)}`, 12, true)}  ${verdict(r)}`);
+  }
+  const total = profile.waits.reduce((s, w) => s + w.count, 0);
+  lines.push('', `Waiting times of the ${total} open RTT pathways at asOf (weeks since clock start)`);
+  for (const w of profile.waits) lines.push(`  ${pad(w.label, 14)} ${pad(String(w.count), 7, true)} ${pad(percent(w.share), 7, true)}  ${'#'.repeat(Math.round(w.share * 200))}`);
+  if (profile.unlinked > 0) lines.push('', `${profile.unlinked} feed records name a patient that no ground-truth link holds`);
+  lines.push('', `All checks: ${profile.passed} PASS, ${profile.failed} FAIL, ${profile.notJudged} not judged`);
   return `${lines.join('\n')}\n`;
 }

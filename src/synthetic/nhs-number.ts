@@ -73,12 +73,19 @@ export function nhsNumberFor(sequence: number, seed: number): string {
   while (index >= NHS_NUMBER_CAPACITY) index = feistel(index, keys);
   const group = Math.floor(index / 9);
   let position = index % 9;
-  const eight = `999${String(group).padStart(5, '0')}`;
+  // The stem's first eight digits are 999 and the group; their weighted sum is shared by the run.
+  const eight = 99_900_000 + group;
+  let sum = 0;
+  let rest = eight;
+  for (let weight = 3; weight <= 10; weight++) {
+    sum += (rest % 10) * weight;
+    rest = Math.floor(rest / 10);
+  }
   for (let last = 0; last < 10; last++) {
-    const nine = `${eight}${last}`;
-    const check = nhsCheckDigit(nine);
+    let check = 11 - ((sum + last * 2) % 11);
+    if (check === 11) check = 0;
     if (check === 10) continue;
-    if (position === 0) return `${nine}${check}`;
+    if (position === 0) return String(eight * 100 + last * 10 + check);
     position -= 1;
   }
   // Each run of ten stems has at most one without a check digit, so nine always remain.

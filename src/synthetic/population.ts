@@ -149,20 +149,47 @@ export function largestRemainder(total: number, weights: readonly number[]): num
   return out;
 }
 
+const MAX_POOL_AGE = 104;
+const AGES = MAX_POOL_AGE + 1;
+/** Fenwick tree size: a power of two above the 2 × 105 buckets. */
+const TREE = 256;
+
 /**
- * A neighbourhood's people of one age group, not yet in a household, in buckets by age and sex so
- * that finding someone of a given age costs the width of the age range, not the size of the pool.
+ * A neighbourhood's people of one age group, not yet in a household, in buckets by sex and age
+ * (bucket sex × 105 + age) with a Fenwick tree of their sizes, so that taking someone at random,
+ * or at random among an age range, costs a few steps whatever the size of the pool.
  */
 class Pool {
-  /** LSOA indexes of the people of each (age, sex): bucket age * 2 + sex. */
-  private readonly buckets: number[][] = Array.from({ length: (MAX_POOL_AGE + 1) * 2 }, () => []);
+  /** LSOA indexes of the people in each bucket. */
+  private readonly buckets: number[][] = Array.from({ length: 2 * AGES }, () => []);
+  private readonly tree = new Int32Array(TREE + 1);
   private count = 0;
+
+  /** Empties the pool for the next neighbourhood (keeps its arrays). */
+  clear(): void {
+    for (const b of this.buckets) b.length = 0;
+    this.tree.fill(0);
+    this.count = 0;
+  }
+
+  private bump(bucket: number, delta: number): void {
+    for (let i = bucket + 1; i <= TREE; i += i & -i) this.tree[i] = (this.tree[i] as number) + delta;
+  }
+
+  /** People in buckets 0..bucket-1. */
+  private before(bucket: number): number {
+    let sum = 0;
+    for (let i = bucket; i > 0; i -= i & -i) sum += this.tree[i] as number;
+    return sum;
+  }
 
   add(random: Random, group: AgeGroup, count: number, lsoa: number): void {
     const list = AGE_SEX_BY_GROUP.get(group) as WeightedList<AgeSex>;
     for (let i = 0; i < count; i++) {
       const d = list.pick(random);
-      (this.buckets[d.age * 2 + (d.sex === 'male' ? 0 : 1)] as number[]).push(lsoa);
+      const bucket = (d.sex === 'male' ? 0 : AGES) + d.age;
+      (this.buckets[bucket] as number[]).push(lsoa);
+      this.bump(bucket, 1);
     }
     this.count += count;
   }
@@ -171,26 +198,29 @@ class Pool {
     return this.count;
   }
 
-  /** Takes the k-th person (0-based) among those aged minAge..maxAge of the given sexes. */
-  private takeNth(k: number, minAge: number, maxAge: number, sexFrom: number, sexTo: number): Taken {
-    for (let age = minAge; age <= maxAge; age++) {
-      for (let s = sexFrom; s <= sexTo; s++) {
-        const bucket = this.buckets[age * 2 + s] as number[];
-        if (k < bucket.length) {
-          const lsoa = bucket[k] as number;
-          bucket[k] = bucket[bucket.length - 1] as number;
-          bucket.pop();
-          this.count -= 1;
-          return [age, s, lsoa];
-        }
-        k -= bucket.length;
+  /** Takes the k-th person (0-based) in bucket order. */
+  private takeNth(k: number): Taken {
+    // Fenwick descent: the bucket holding the k-th person.
+    let pos = 0;
+    let rest = k;
+    for (let step = TREE >> 1; step > 0; step >>= 1) {
+      const next = pos + step;
+      if (next <= TREE && (this.tree[next] as number) <= rest) {
+        pos = next;
+        rest -= this.tree[next] as number;
       }
     }
-    throw new Error('Pool: index out of range');
+    const bucket = this.buckets[pos] as number[];
+    const lsoa = bucket[rest] as number;
+    bucket[rest] = bucket[bucket.length - 1] as number;
+    bucket.pop();
+    this.bump(pos, -1);
+    this.count -= 1;
+    return [pos % AGES, pos >= AGES ? 1 : 0, lsoa];
   }
 
   any(random: Random): Taken {
-    return this.takeNth(Math.floor(random.next() * this.count), 0, MAX_POOL_AGE, 0, 1);
+    return this.takeNth(Math.floor(random.next() * this.count));
   }
 
   /** Someone aged minAge..maxAge (and of `sex` if given), uniformly among those; undefined if nobody. */
@@ -198,16 +228,14 @@ class Pool {
     const lo = Math.max(0, minAge);
     const hi = Math.min(MAX_POOL_AGE, maxAge);
     if (this.count === 0 || lo > hi) return undefined;
-    const sexFrom = sex ?? 0;
-    const sexTo = sex ?? 1;
-    let n = 0;
-    for (let age = lo; age <= hi; age++) for (let s = sexFrom; s <= sexTo; s++) n += (this.buckets[age * 2 + s] as number[]).length;
+    const male = sex === 1 ? 0 : this.before(hi + 1) - this.before(lo);
+    const female = sex === 0 ? 0 : this.before(AGES + hi + 1) - this.before(AGES + lo);
+    const n = male + female;
     if (n === 0) return undefined;
-    return this.takeNth(Math.floor(random.next() * n), lo, hi, sexFrom, sexTo);
+    const k = Math.floor(random.next() * n);
+    return k < male ? this.takeNth(this.before(lo) + k) : this.takeNth(this.before(AGES + lo) + k - male);
   }
 }
-
-const MAX_POOL_AGE = 104;
 
 /** Age, sex (0 male, 1 female) and LSOA index of someone taken from a pool. */
 type Taken = [age: number, sex: number, lsoa: number];
@@ -265,6 +293,9 @@ function buildPlan(area: Area, options: PopulationOptions): Plan {
   };
 
   const carry = [0, 0, 0];
+  const children = new Pool();
+  const adults = new Pool();
+  const older = new Pool();
   let l = 0;
   while (l < area.lsoas.length) {
     // The neighbourhood: LSOAs l..end-1 (consecutive codes, mostly of one district).
@@ -279,9 +310,9 @@ function buildPlan(area: Area, options: PopulationOptions): Plan {
     for (let k = end; k < area.lsoas.length && rest < NEIGHBOURHOOD_PEOPLE; k++) rest += perLsoa[k] as number;
     if (rest < NEIGHBOURHOOD_PEOPLE) end = area.lsoas.length;
 
-    const children = new Pool();
-    const adults = new Pool();
-    const older = new Pool();
+    children.clear();
+    adults.clear();
+    older.clear();
     for (let k = l; k < end; k++) {
       const total = perLsoa[k] as number;
       if (total === 0) continue;
@@ -612,10 +643,12 @@ export function household(area: Area, options: PopulationOptions, index: number)
 
   const householdId = people.length > 1 ? `H${String(index).padStart(7, '0')}` : undefined;
   const residents: Resident[] = [];
+  const birthDays: number[] = [];
   for (let i = 0; i < people.length; i++) {
     const p = people[i] as Person;
     const sequence = start + i;
     const birthDay = asOfDay - Math.floor((p.age + random.next()) * YEAR_DAYS);
+    birthDays.push(birthDay);
     const ethnicity = ethnicities[i] as string;
 
     // Death in the window first (life table and deprivation); those who die were sicker and frailer.
@@ -687,15 +720,19 @@ export function household(area: Area, options: PopulationOptions, index: number)
   if (kind === Kind.Family) {
     const windowStartDate = dateOfDay(windowStart);
     let mother: Resident | undefined;
+    let motherIndex = -1;
     for (let i = 0; i < people.length && !mother; i++) {
       const p = people[i] as Person;
-      if ((p.role === Role.Head || p.role === Role.Partner) && p.sex === 'female') mother = residents[i];
+      if ((p.role === Role.Head || p.role === Role.Partner) && p.sex === 'female') {
+        mother = residents[i];
+        motherIndex = i;
+      }
     }
     if (mother) {
       for (let i = 0; i < people.length; i++) {
         const r = residents[i] as Resident;
         // Only a woman of a plausible age to be their mother (16 to 50 years older) is recorded as such.
-        const gap = (dayOf(r.birthDate, 'birthDate') - dayOf(mother.birthDate, 'birthDate')) / YEAR_DAYS;
+        const gap = ((birthDays[i] as number) - (birthDays[motherIndex] as number)) / YEAR_DAYS;
         if ((people[i] as Person).role === Role.Child && gap >= 16 && gap <= 50) {
           r.mother = mother.id;
           // A mother drawn to die before her child's birth lives on instead (rare).

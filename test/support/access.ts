@@ -11,6 +11,8 @@
 import type { Page } from 'playwright-core';
 import type { RoleCode } from '../../src/access/context.js';
 import { DEMO_PASSWORD, loadAccessDemo } from '../../src/access/identity/demo.js';
+import { hashPassword } from '../../src/access/identity/passwords.js';
+import { createUser, findUser } from '../../src/access/identity/users.js';
 import type { TestApp } from './app.js';
 
 export interface SignedIn {
@@ -97,6 +99,16 @@ export async function signInBrowser(page: Page, app: TestApp, username: string, 
     else await page.locator('input[name="role"]').first().check();
     await Promise.all([page.waitForURL((url) => url.pathname !== '/sign-in/role'), page.getByRole('button', { name: 'Continue' }).click()]);
   }
+}
+
+/**
+ * A staff user of the test's own (for roles the demo users do not hold, e.g. at another ICB),
+ * with DEMO_PASSWORD; created once per app.
+ */
+export async function ensureTestUser(app: TestApp, username: string, roles: { role: RoleCode; organisation: string }[]): Promise<void> {
+  const id = `test-${username.replaceAll(/[^a-z0-9]/g, '-')}`;
+  if (await findUser(app.database.db, id)) return;
+  await createUser(app.database.db, { id, username, displayName: `Test user ${username}`, kind: 'staff', roles, passwordHash: await hashPassword(DEMO_PASSWORD) });
 }
 
 /** The staff user the existing tests act as: the ICB's administrator, who may change structure and governance. */

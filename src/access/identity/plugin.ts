@@ -104,7 +104,7 @@ export function safeReturn(value: unknown, fallback = '/'): string {
 }
 
 function isPageRoute(route: string): boolean {
-  return route === '/' || route === '/ics' || route.startsWith('/ics/') || route.startsWith('/sign-in') || route.startsWith('/public');
+  return ['/', '/ics', '/access', '/my'].includes(route) || ['/ics/', '/access/', '/my/', '/sign-in', '/public'].some((prefix) => route.startsWith(prefix));
 }
 
 export async function registerAccess(app: FastifyInstance, context: AppContext): Promise<void> {
@@ -265,7 +265,10 @@ export async function registerAccess(app: FastifyInstance, context: AppContext):
 
     const route = request.routeOptions.url ?? path;
     const rule = request.routeOptions.config.access ?? RULES[endpointKind(request.method, route)];
-    const decision = decide(request.access, rule, icsOf(request));
+    // The ICS may be named only in the body (POST /api/ics), which is not parsed yet: check the
+    // role now and where it is held once the body is there (preHandler below).
+    const ics = icsOf(request);
+    const decision = decide(request.access, rule.at === 'ics' && ics === undefined ? withoutPlace(rule) : rule, ics);
     if (decision.outcome === 'allow') return;
     if (isPageRoute(route)) {
       const back = request.method === 'GET' ? `?return=${encodeURIComponent(request.url)}` : '';
@@ -278,11 +281,13 @@ export async function registerAccess(app: FastifyInstance, context: AppContext):
 
   app.addHook('preHandler', async (request) => {
     const state = perRequest.get(request);
-    if (!state || state.via !== 'cookie' || isSafeMethod(request.method) || !request.accessSession) return;
+    if (!state) return;
+    const rule = request.routeOptions.config.access ?? RULES[endpointKind(request.method, request.routeOptions.url ?? '')];
+    if (rule.at === 'ics') requireAccess(request, rule);
+    if (state.via !== 'cookie' || isSafeMethod(request.method) || !request.accessSession) return;
     // The sign-in routes check their own tokens; public endpoints (OAuth) authenticate by their own means.
     const route = request.routeOptions.url ?? '';
     if (SIGN_IN_PATHS.some((p) => route === p || route.startsWith(`${p}/`))) return;
-    const rule = request.routeOptions.config.access ?? RULES[endpointKind(request.method, route)];
     if (rule.who === 'anyone') return;
     if (!csrfTokenMatches(config.sessionSecret, request.accessSession.tokenHash, presentedCsrfToken(request.body, request.headers))) {
       throw new UserError(403, 'This form has expired or did not come from OpenICS. Go back, reload the page and try again.', [
@@ -292,6 +297,13 @@ export async function registerAccess(app: FastifyInstance, context: AppContext):
   });
 
   await registerSignInPages(app, context, config, { limits: signInLimits, sessionCookie, secureFor, external });
+}
+
+/** The rule without where the role must be held. */
+function withoutPlace(rule: AccessRule): AccessRule {
+  const copy = { ...rule };
+  delete copy.at;
+  return copy;
 }
 
 /** Whether a URL is part of signing in (whose forms may end at a registered app on another site). */

@@ -28,6 +28,11 @@ describe('endpointKind', () => {
     ['DELETE', '/api/ics/:ics/bodies/:bodyId/organisations/:orgCode', 'structure-write'],
     ['POST', '/api/ics/:ics/governance/items/:itemId/papers', 'governance-write'],
     ['PUT', '/api/ics/:ics/finance/risk-share/:year', 'finance-write'],
+    ['GET', '/api/analytics/counts', 'api-read'],
+    ['POST', '/api/access/break-glass', 'access'],
+    ['GET', '/access/privacy', 'access'],
+    ['POST', '/access/privacy/break-glass/:id', 'access'],
+    ['GET', '/my/record/access-log', 'access'],
     ['GET', '/fhir/Patient/:id', 'fhir'],
     ['POST', '/fhir', 'fhir'],
     ['GET', '/fhir/metadata', 'fhir'],
@@ -37,7 +42,7 @@ describe('endpointKind', () => {
 });
 
 describe('decide', () => {
-  const staff = (role: AccessContext['role'], organisation: string): AccessContext => ({ kind: 'user', subject: 'u', display: 'U', role, organisation, scopes: [], purpose: 'TREAT' });
+  const staff = (role: NonNullable<AccessContext['role']>, organisation: string): AccessContext => ({ kind: 'user', subject: 'u', display: 'U', role, organisation, scopes: [], purpose: 'TREAT' });
   const client: AccessContext = { kind: 'client', subject: 'feed', display: 'Feed', scopes: [], purpose: 'HSYSADMIN' };
 
   it('lets anyone use public endpoints and leaves FHIR to its policy', () => {
@@ -47,7 +52,7 @@ describe('decide', () => {
 
   it('asks nobody to sign in, a user without a role to choose one, and lets OpenICS itself do anything', () => {
     expect(decide(ANONYMOUS, RULES['staff-page'])).toEqual({ outcome: 'sign-in', message: 'Sign in to see the staff pages' });
-    expect(decide({ ...staff(undefined, 'QGH'), role: undefined } as AccessContext, RULES['api-read']).outcome).toBe('choose-role');
+    expect(decide({ kind: 'user', subject: 'u', display: 'U', scopes: [], purpose: 'TREAT' }, RULES['api-read']).outcome).toBe('choose-role');
     expect(decide(SYSTEM_ACCESS, RULES['finance-write'], 'QGH').outcome).toBe('allow');
   });
 

@@ -7,17 +7,20 @@
  *   public            home page, /public/…, feeds, /healthz, static,    anyone
  *                     sign-in, OAuth endpoints, the OpenAPI document
  *   staff-page        GET of the staff pages under /ics                 staff acting in any role
- *   api-read          GET of /api/… (structure, governance, finance)    staff acting in any role, backend clients
+ *   api-read          GET of /api/… (structure, governance, finance),   staff acting in any role, backend clients
+ *                     and any other /api/… (analytics: its routes check roles)
  *   structure-write   changes to an ICS's structure (API and forms)     administrator or leader, held at that ICS's ICB
  *   governance-write  changes to its meetings, papers, registers …      administrator, leader or board member, at that ICB
  *   finance-write     changes to its allocations, budgets, scenarios …  analyst, leader or administrator, at that ICB
+ *   access            /access/…, /my/…, /api/access/…: break-glass,     any signed-in user acting in a role, or a client;
+ *                     audit, a citizen's own pages                      the routes check the finer rules themselves
  *   fhir              /fhir/…                                           the FHIR access policy decides, per row (policy/)
  *
  * The rule text in docs/access.md says the same; the role matrix test checks every cell.
  */
 import { type AccessContext, ROLES, type RoleCode } from '../context.js';
 
-export type EndpointKind = 'public' | 'staff-page' | 'api-read' | 'structure-write' | 'governance-write' | 'finance-write' | 'fhir';
+export type EndpointKind = 'public' | 'staff-page' | 'api-read' | 'structure-write' | 'governance-write' | 'finance-write' | 'access' | 'fhir';
 
 export interface AccessRule {
   /**
@@ -45,6 +48,7 @@ export const RULES: Record<EndpointKind, AccessRule> = {
   'structure-write': { who: 'staff', roles: ['administrator', 'leader'], at: 'ics', purpose: 'change the structure of an ICS' },
   'governance-write': { who: 'staff', roles: ['administrator', 'leader', 'board_member'], at: 'ics', purpose: 'change the governance records of an ICS' },
   'finance-write': { who: 'staff', roles: ['analyst', 'leader', 'administrator'], at: 'ics', purpose: 'change the finances of an ICS' },
+  access: { who: 'signed-in', clients: true, purpose: 'do this' },
   fhir: { who: 'fhir' },
 };
 
@@ -68,6 +72,7 @@ export function endpointKind(method: string, route: string): EndpointKind {
   const safe = isSafeMethod(method);
   const under = (prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
   if (under('/fhir')) return 'fhir';
+  if (under('/access') || under('/my') || under('/api/access')) return 'access';
   if (under('/ics')) {
     if (safe) return 'staff-page';
     const rest = path.split('/').slice(3);
@@ -79,8 +84,9 @@ export function endpointKind(method: string, route: string): EndpointKind {
     if (PUBLIC_API.has(path)) return safe ? 'public' : 'api-read';
     if (safe || COMPUTE_API.has(path)) return 'api-read';
     if (path === '/api/ics') return 'structure-write';
+    if (!under('/api/ics')) return 'api-read';
     const rest = path.split('/').slice(4);
-    if (under('/api/finance') || rest[0] === 'finance') return 'finance-write';
+    if (rest[0] === 'finance') return 'finance-write';
     if (rest[0] === 'governance') return 'governance-write';
     return 'structure-write';
   }

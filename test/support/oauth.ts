@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppContext, buildApp } from '../../src/app.js';
 import type { Database } from '../../src/core/db/database.js';
+import { registerAccess } from '../../src/access/identity/plugin.js';
 import { registerOAuth, type OAuthOptions } from '../../src/access/oauth/routes.js';
 
 export interface OAuthTestApp {
@@ -15,12 +16,13 @@ export interface OAuthTestApp {
   close(): Promise<void>;
 }
 
-/** The platform with the OAuth routes (added here until app.ts registers them), listening on 127.0.0.1. */
-export async function startOAuthApp(db: Database, options: OAuthOptions & { before?: (app: FastifyInstance, context: AppContext) => Promise<void> } = {}): Promise<OAuthTestApp> {
+/** The platform with the OAuth routes (added here until app.ts registers them), and with `withAccess` sign-in and sessions, listening on 127.0.0.1. */
+export async function startOAuthApp(db: Database, options: OAuthOptions & { withAccess?: boolean } = {}): Promise<OAuthTestApp> {
   const context = new AppContext();
   context.setDatabase(db);
   const app = await buildApp({ logger: false, context });
-  if (options.before) await options.before(app, context);
+  // Sign-in and sessions (A4), added here until app.ts registers them.
+  if (options.withAccess && !app.hasDecorator('accessExternalSignIn')) await registerAccess(app, context);
   if (!app.hasRoute({ method: 'GET', url: '/.well-known/smart-configuration' })) await registerOAuth(app, context, { config: options.config ?? { publicUrl: undefined, signingKey: undefined, external: [] } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

@@ -21,6 +21,7 @@ import { citizenPatients, NHS_NUMBER_SYSTEM } from '../identity/citizens.js';
 import { authenticatePassword, findUser, type User } from '../identity/users.js';
 import { CLIENT_ASSERTION_ALGS, findClient, type OAuthClient } from './clients.js';
 import { loadOAuthConfig, type OAuthConfig } from './config.js';
+import { registerExternalSignIn } from './external.js';
 import { findLaunch, type Launch, markLaunchUsed, saveGrantContext } from './launch.js';
 import { OAUTH_PREFIX, oauthRenderer, TTL } from './provider.js';
 import { ProviderRegistry } from './registry.js';
@@ -116,6 +117,8 @@ interface ConsentState {
 export async function registerOAuth(app: FastifyInstance, context: AppContext, options: OAuthOptions = {}): Promise<void> {
   const config = options.config ?? loadOAuthConfig();
   const registry = new ProviderRegistry(context, config, app.log);
+  // Sign-in through NHS CIS2- and NHS login-shaped providers, when configured (after registerAccess, whose sign-in page lists them).
+  await registerExternalSignIn(app, context, config, (request) => registry.issuerFor(request));
 
   // oidc-provider reads its own request bodies: no Fastify body parsers in this scope.
   await app.register(async (raw) => {

@@ -267,6 +267,10 @@ const ETHNIC_CODES = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'L', 'M'
  * - Worcestershire (E10000034, districts other than Worcester): White 93.8%, Asian 3.1%, Mixed 1.9%,
  *   Black 0.7%, Other 0.6% (Census 2021 TS021 for the county); White British and the split within
  *   groups: assumption, scaled from Worcester's detailed counts.
+ * - London (every E09 borough): White British 36.8%, Other White 14.7%, Indian 7.5%, African 7.9%…
+ *   (ONS, Census 2021 TS021 for the London region; the same bulletin).
+ * Other areas take England's mix (regional and district figures for all of England are a later
+ * addition: TS021 for each district would replace these rows).
  * Residents whose record says "not stated" (Z) are added by the feeds, not here.
  */
 export const ETHNICITY_PERCENT: Record<string, number[]> = {
@@ -275,23 +279,26 @@ export const ETHNICITY_PERCENT: Record<string, number[]> = {
   E07000237: [85868, 566, 7044, 628, 425, 716, 514, 1336, 2578, 542, 1016, 241, 836, 135, 388, 1036].map((n) => (n / 103869) * 100),
   E06000019: [91.1, 0.4, 5.4, 0.35, 0.15, 0.35, 0.25, 0.3, 0.1, 0.1, 0.4, 0.05, 0.2, 0.05, 0.3, 0.5],
   E10000034: [89.4, 0.5, 3.9, 0.6, 0.25, 0.6, 0.45, 0.7, 1.4, 0.3, 0.4, 0.2, 0.4, 0.1, 0.3, 0.6],
+  london: [36.8, 1.8, 15.2, 1.5, 0.9, 1.4, 1.9, 7.5, 3.3, 3.7, 4.6, 3.9, 7.9, 1.7, 1.7, 6.3],
 };
 
 /**
  * Minority ethnic groups are younger than the White British group (ONS, Ethnic group by age and
- * sex, England and Wales: Census 2021). Assumption, tuned to that publication's shape: minority
- * shares × 1.35 among children, × 1.14 among 16–59s and × 0.45 among those 60+, which keeps the
- * all-ages mix at the census figures for England's age structure.
+ * sex, England and Wales: Census 2021). Assumption, tuned to that publication's shape: the odds of
+ * belonging to a minority group × 1.35 among children, × 1.2 among 16–59s and × 0.45 among those
+ * 60+, which keeps the all-ages mix at the census figures for England's age structure (and, on
+ * odds, stays sensible where minorities are the majority, as in much of London).
  */
-export const ETHNIC_MINORITY_AGE_FACTOR: Record<AgeGroup, number> = { children: 1.35, adults: 1.14, older: 0.45 };
+export const ETHNIC_MINORITY_AGE_FACTOR: Record<AgeGroup, number> = { children: 1.35, adults: 1.2, older: 0.45 };
 
-/** Ethnic category weights (code order) for a district and council, by age group. */
+/** Ethnic category weights (percent, code order) for a district and council, by age group. */
 export function ethnicityWeights(lad: string, council: string, group: AgeGroup): { codes: readonly string[]; weights: number[] } {
-  const base: number[] = ETHNICITY_PERCENT[lad] ?? ETHNICITY_PERCENT[council] ?? ETHNICITY_PERCENT.england ?? [100];
-  const factor = ETHNIC_MINORITY_AGE_FACTOR[group];
-  const weights = base.map((p, i) => (i === 0 ? 0 : p * factor));
-  const minority = weights.reduce((s, v) => s + v, 0);
-  weights[0] = Math.max(1, 100 - minority);
+  const base: number[] = ETHNICITY_PERCENT[lad] ?? ETHNICITY_PERCENT[council] ?? (lad.startsWith('E09') ? ETHNICITY_PERCENT.london : undefined) ?? ETHNICITY_PERCENT.england ?? [100];
+  const total = base.reduce((s, p) => s + p, 0);
+  const minority = (total - (base[0] as number)) / total;
+  const odds = (minority / (1 - minority)) * ETHNIC_MINORITY_AGE_FACTOR[group];
+  const shifted = odds / (1 + odds);
+  const weights = base.map((p, i) => (i === 0 ? (1 - shifted) * 100 : minority > 0 ? ((p / total) * shifted * 100) / minority : 0));
   return { codes: ETHNIC_CODES, weights };
 }
 

@@ -53,7 +53,7 @@ function* demoLines(producer: HouseholdProducer, counter: { residents: number; r
         }
         counter.resources += 1 + feed.records.length;
         yield JSON.stringify(feed.patient);
-        for (const record of feed.records) yield JSON.stringify(record);
+        for (const record of feed.records) yield record.json;
       }
     }
   }

@@ -1,16 +1,22 @@
+import type { Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { validateResource } from '../fhir/validate.js';
 import { type HolderFeed, Feeds, PATIENT_ELEMENT, localIdentifierSystem } from './feeds.js';
 import { FLAW_RATES, SOURCE_KINDS, type SourceKind, respaced, typo, wrongBirthDate } from './flaws.js';
 import { ID_LENGTH } from './ids.js';
-import { NHS_NUMBER_SYSTEM, ODS_SYSTEM, type Resident, sourceUri } from './model.js';
+import { type HeldRecord, NHS_NUMBER_SYSTEM, ODS_SYSTEM, type Resident, ref, sourceUri } from './model.js';
 import { Random } from './random.js';
 import { TEST_AREA, testRecords, testResident } from './testing.js';
 
 beforeAll(() => loadFhirDefinitions());
 
 const feeds = new Feeds(TEST_AREA, 42);
+
+/** A feed's records as objects. */
+function recordsOf(feed: HolderFeed): Array<Resource & { id: string }> {
+  return feed.records.map((r) => JSON.parse(r.json) as Resource & { id: string });
+}
 
 function feedsFor(sequence: number, f: Feeds = feeds): { resident: Resident; feeds: HolderFeed[] } {
   const resident = testResident(sequence);
@@ -37,8 +43,10 @@ describe('each holder’s copy', () => {
   it('places each record: opaque id, the holder’s source, the patient element, references resolved', () => {
     const { feeds: out } = feedsFor(3);
     for (const feed of out) {
-      const ids = new Map(feed.records.map((r) => [`${r.resourceType}/${r.id}`, r]));
-      for (const record of feed.records) {
+      const records = recordsOf(feed);
+      const ids = new Map(records.map((r) => [`${r.resourceType}/${r.id}`, r]));
+      for (const record of records) {
+        expect(feed.records.find((r) => r.id === record.id)?.type).toBe(record.resourceType);
         expect(record.meta?.source).toBe(sourceUri(feed.holder, feed.system));
         const element = PATIENT_ELEMENT[record.resourceType];
         if (element === 'subject' || element === 'patient') expect((record as unknown as Record<string, unknown>)[element]).toEqual({ reference: `Patient/${feed.patient.id}` });
@@ -61,7 +69,7 @@ describe('each holder’s copy', () => {
   it('makes resources that are valid R4, NHS number included', () => {
     for (let i = 0; i < 40; i++) {
       for (const feed of feedsFor(i).feeds) {
-        for (const resource of [feed.patient, ...feed.records, ...feed.organizations]) {
+        for (const resource of [feed.patient, ...recordsOf(feed), ...feed.organizations]) {
           expect(validateResource(resource), `${resource.resourceType} of ${feed.holder}`).toEqual([]);
         }
       }
@@ -104,6 +112,38 @@ describe('each holder’s copy', () => {
     expect(acute).toMatch(/^[A-Z]\d{7}$/);
     expect(sample.find((f) => f.kind === 'ambulance')?.link.identifier.value).toMatch(/^250709-\d{7}$/);
   }, 30_000);
+
+  it('places records whatever their shape: meta or resourceType out of place, Appointment, Account, ready references', () => {
+    const resident = testResident(2);
+    const gp = resident.practice;
+    const held = (key: string, resource: Record<string, unknown>): HeldRecord => ({ holder: gp, key, resource: resource as unknown as Resource });
+    const records: HeldRecord[] = [
+      held('enc', { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, serviceProvider: { identifier: { system: ODS_SYSTEM, value: 'RXX' }, display: 'The "Other" Trust \\ Annex' } }),
+      held('obs', { status: 'final', resourceType: 'Observation', code: { text: 'BMI' }, encounter: ref('enc') }),
+      held('cond', { resourceType: 'Condition', meta: { profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Condition'] }, code: { text: 'Asthma' }, encounter: ref('enc') }),
+      held('appt', { resourceType: 'Appointment', status: 'proposed', participant: [{ actor: { display: 'Dr Khan' }, status: 'accepted' }] }),
+      held('acct', { resourceType: 'Account', status: 'active' }),
+      held('req', { resourceType: 'ServiceRequest', status: 'active', intent: 'order', requester: { reference: 'Organization/RLQ', identifier: { system: ODS_SYSTEM, value: 'RLQ' } } }),
+    ];
+    const [feed] = feeds.feedsOf(resident, records, new Random(1, 2));
+    if (!feed) throw new Error('no feed');
+    const [enc, obs, cond, appt, acct, req] = recordsOf(feed) as unknown as Array<Record<string, unknown> & { id: string; meta?: unknown }>;
+    const patient = { reference: `Patient/${feed.patient.id}` };
+    for (const r of recordsOf(feed)) {
+      expect(Object.keys(r).slice(0, 3)).toEqual(['resourceType', 'id', 'meta']);
+      expect(r.meta?.source).toBe(sourceUri(gp, feed.system));
+      expect(validateResource(r)).toEqual([]);
+    }
+    expect(enc?.serviceProvider).toEqual({ reference: 'Organization/RXX', identifier: { system: ODS_SYSTEM, value: 'RXX' }, display: 'The "Other" Trust \\ Annex' });
+    expect(feed.organizations.find((o) => o.id === 'RXX')?.name).toBe('The "Other" Trust \\ Annex');
+    expect(obs).toMatchObject({ status: 'final', encounter: { reference: `Encounter/${enc?.id}` }, subject: patient });
+    expect(cond?.meta).toEqual({ profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Condition'], source: sourceUri(gp, feed.system) });
+    expect(cond).toMatchObject({ encounter: { reference: `Encounter/${enc?.id}` }, subject: patient });
+    expect(appt?.participant).toEqual([{ actor: patient, status: 'accepted' }, { actor: { display: 'Dr Khan' }, status: 'accepted' }]);
+    expect(acct?.subject).toEqual([patient]);
+    expect(req?.requester).toEqual({ reference: 'Organization/RLQ', identifier: { system: ODS_SYSTEM, value: 'RLQ' } });
+    expect(feed.organizations.map((o) => o.id)).toEqual([gp, 'RXX', 'RLQ']);
+  });
 
   it('refuses a reference to a record the holder does not hold, and a holder outside the area', () => {
     const resident = testResident(1);

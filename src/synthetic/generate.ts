@@ -15,7 +15,7 @@ import { historyOf } from './history.js';
 import { DEFAULT_AS_OF, type Resident } from './model.js';
 import { household, householdCount } from './population.js';
 import { Random } from './random.js';
-import { FeedWriter, type Manifest, type PackedBatch, type WriterOptions, packResidents, prepareOutput } from './writer.js';
+import { FeedWriter, type Manifest, type PackedBatch, type SpareBuffers, type WriterOptions, packResidents, prepareOutput } from './writer.js';
 
 /** Named in the manifest; change it whenever the same seed would give different output. */
 export const GENERATOR_VERSION = 'openics-synthetic 1';
@@ -70,9 +70,8 @@ export interface ProducerParameters {
   asOf: string;
 }
 
-export interface BatchRequest {
-  batch: number;
-}
+/** What the main thread asks of a worker: a batch, or to take back a written batch's buffers. */
+export type WorkerRequest = { batch: number } | { spare: SpareBuffers };
 
 export type BatchReply = { batch: number; packed: PackedBatch } | { batch: number; error: string };
 
@@ -106,12 +105,12 @@ export class HouseholdProducer {
     });
   }
 
-  /** Batch `batch` (0-based) of households, packed. */
-  batch(batch: number): PackedBatch {
+  /** Batch `batch` (0-based) of households, packed (into `spare` buffers when given). */
+  batch(batch: number, spare?: SpareBuffers): PackedBatch {
     const residents: Array<{ resident: Resident; feeds: HolderFeed[] }> = [];
     const end = Math.min(this.households, (batch + 1) * BATCH_HOUSEHOLDS);
     for (let index = batch * BATCH_HOUSEHOLDS; index < end; index++) residents.push(...this.household(index));
-    return packResidents(residents);
+    return packResidents(residents, spare);
   }
 }
 
@@ -168,7 +167,7 @@ async function generateInWorkers(count: number, producer: HouseholdProducer, wri
       let nextToSend = 0;
       let nextToWrite = 0;
       let failed = false;
-      const waiting = new Map<number, PackedBatch>();
+      const waiting = new Map<number, { packed: PackedBatch; worker: Worker }>();
       const inHand = new Map<Worker, number>();
       const fail = (error: Error): void => {
         if (failed) return;
@@ -179,7 +178,7 @@ async function generateInWorkers(count: number, producer: HouseholdProducer, wri
         // Never further ahead of the writer than every worker's share: a slow batch must not let
         // finished ones pile up in memory behind it.
         while ((inHand.get(worker) ?? 0) < IN_FLIGHT_PER_WORKER && nextToSend < batches && nextToSend < nextToWrite + count * IN_FLIGHT_PER_WORKER) {
-          worker.postMessage({ batch: nextToSend } satisfies BatchRequest);
+          worker.postMessage({ batch: nextToSend } satisfies WorkerRequest);
           nextToSend += 1;
           inHand.set(worker, (inHand.get(worker) ?? 0) + 1);
         }
@@ -192,12 +191,15 @@ async function generateInWorkers(count: number, producer: HouseholdProducer, wri
             fail(new Error(`generating batch ${reply.batch} failed in a worker: ${reply.error}`));
             return;
           }
-          waiting.set(reply.batch, reply.packed);
+          waiting.set(reply.batch, { packed: reply.packed, worker });
           try {
             for (let ready = waiting.get(nextToWrite); ready !== undefined; ready = waiting.get(nextToWrite)) {
               waiting.delete(nextToWrite);
-              write(ready);
+              write(ready.packed);
               nextToWrite += 1;
+              // The buffers go back to the worker that filled them, for its next batch.
+              const spare: SpareBuffers = { bytes: ready.packed.bytes.buffer as ArrayBuffer, ops: ready.packed.ops.buffer as ArrayBuffer };
+              ready.worker.postMessage({ spare } satisfies WorkerRequest, [spare.bytes, spare.ops]);
             }
           } catch (error) {
             fail(error instanceof Error ? error : new Error(String(error)));

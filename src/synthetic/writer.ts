@@ -44,13 +44,25 @@ export interface PackedBatch {
   residents: number;
 }
 
+/** Buffers of a written batch, handed back to be filled again (saves allocating and collecting them). */
+export interface SpareBuffers {
+  bytes: ArrayBuffer;
+  ops: ArrayBuffer;
+}
+
 /** Builds a PackedBatch: text into one growing buffer, operations into one growing integer array. */
 class Packer {
-  // A batch of a hundred residents is about 6 MB of text; start big enough not to grow.
-  private bytes = Buffer.allocUnsafe(8 << 20);
+  private bytes: Buffer;
   private used = 0;
-  private ops = new Int32Array(1 << 16);
+  private ops: Int32Array;
   private opCount = 0;
+
+  constructor(spare: SpareBuffers | undefined) {
+    // A batch of a hundred residents is about 6 MB of text; start big enough not to grow.
+    this.bytes = spare ? Buffer.from(spare.bytes) : Buffer.allocUnsafe(8 << 20);
+    this.ops = spare ? new Int32Array(spare.ops) : new Int32Array(1 << 16);
+  }
+
   private readonly strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
   residents = 0;
@@ -132,8 +144,8 @@ class Packer {
 }
 
 /** Serialises residents and their holders' feeds for the writer (in a worker, or anywhere). */
-export function packResidents(residents: ReadonlyArray<{ resident: Resident; feeds: readonly HolderFeed[] }>): PackedBatch {
-  const packer = new Packer();
+export function packResidents(residents: ReadonlyArray<{ resident: Resident; feeds: readonly HolderFeed[] }>, spare?: SpareBuffers): PackedBatch {
+  const packer = new Packer(spare);
   // An organisation's JSON is the same in every feed: serialised once per batch.
   const organizations = new Map<string, string>();
   for (const { resident, feeds } of residents) {
@@ -153,7 +165,7 @@ export function packResidents(residents: ReadonlyArray<{ resident: Resident; fee
         packer.entry(OP_ORGANIZATION, org.id, 'Organization', org.id, json);
       }
       packer.entry(OP_RESOURCE, 'Patient', 'Patient', feed.patient.id, JSON.stringify(feed.patient));
-      for (const record of feed.records) packer.entry(OP_RESOURCE, record.resourceType, record.resourceType, record.id, JSON.stringify(record));
+      for (const record of feed.records) packer.entry(OP_RESOURCE, record.type, record.type, record.id, record.json);
     }
   }
   return packer.finish();
@@ -169,7 +181,7 @@ export interface WriterOptions {
   fileBufferBytes?: number;
   /** All buffers are written out and freed when together they pass this many bytes (default 96 MiB). */
   totalBufferBytes?: number;
-  /** At most this many files open at once (default 256). */
+  /** At most this many files open at once (default: most of the process's limit, up to 4,096). */
   maxOpenFiles?: number;
 }
 
@@ -332,6 +344,22 @@ interface HolderState {
   bundle: OutFile | undefined;
 }
 
+/**
+ * How many files the writer keeps open: most of the process's limit on open files (Linux says it
+ * in /proc/self/limits), leaving room for everything else, at most 4,096; 256 where it cannot
+ * tell. A feed has about fifteen files per holder open at once, so a low limit means reopening.
+ */
+export function defaultMaxOpenFiles(): number {
+  try {
+    const match = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (!match) return 256;
+    const limit = match[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(match[1]);
+    return Math.max(32, Math.min(4096, Math.floor(limit * 0.75) - 64));
+  } catch {
+    return 256;
+  }
+}
+
 /** The parts of a previous generation that a new one in the same directory replaces. */
 const GENERATED = ['feeds', 'bundles', 'ground-truth', 'manifest.json'];
 
@@ -376,7 +404,7 @@ export class FeedWriter {
     readonly out: string,
     options: WriterOptions = {},
   ) {
-    this.files = new FileSet(out, options.fileBufferBytes ?? 64 * 1024, options.totalBufferBytes ?? 96 * 1024 * 1024, options.maxOpenFiles ?? 256);
+    this.files = new FileSet(out, options.fileBufferBytes ?? 64 * 1024, options.totalBufferBytes ?? 96 * 1024 * 1024, options.maxOpenFiles ?? defaultMaxOpenFiles());
     this.bundleEntries = options.bundleEntries ?? 1000;
     this.residentsFile = this.files.file('ground-truth/residents.ndjson');
     this.linksFile = this.files.file('ground-truth/links.ndjson');

@@ -23,6 +23,7 @@
  * `resource_type` and `id`), with its values bound through the given `SqlBuilder`.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { Queryable } from '../core/db/database.js';
 import type { TableFamily } from './definitions.js';
 import { FhirError, type Issue } from './outcome.js';
 import type { SqlBuilder } from './search/sql.js';
@@ -70,6 +71,8 @@ export interface HiddenRow {
   type: string;
   id: string;
   patientKey: number;
+  /** The error the caller would get if the row did not exist: a 404 refusal must be exactly this. */
+  absent: FhirError;
 }
 
 export interface WriteCheck {
@@ -95,10 +98,14 @@ export interface FhirAccessPolicy {
   allowInteraction(interaction: FhirInteraction, type: string | undefined): void;
   /** The SQL condition a row must meet to be seen; null for every row. */
   rowFilter: RowFilter;
-  /** The error for a row that exists but is hidden from the caller: 404 (as if absent) or 403 with a reason. */
-  refuseHidden(row: HiddenRow): Promise<FhirError>;
-  /** Throws a FhirError if the caller may not write this. */
-  checkWrite(check: WriteCheck): Promise<void>;
+  /**
+   * The error for a row that exists but is hidden from the caller: 404 (as if absent) or 403 with
+   * a reason. Any query runs on `q`, the caller's connection (it may be inside a transaction that
+   * holds the only connection of the embedded engine).
+   */
+  refuseHidden(row: HiddenRow, q: Queryable): Promise<FhirError>;
+  /** Throws a FhirError if the caller may not write this. Any query runs on `q`, as for refuseHidden. */
+  checkWrite(check: WriteCheck, q: Queryable): Promise<void>;
   /** Applied to every resource returned (e.g. pseudonymisation for secondary use). */
   transform?: ((resource: Resource) => Resource) | undefined;
   /** Records an access in the audit trail; throws only if it cannot (the request then fails closed). */
@@ -119,7 +126,7 @@ export const UNRESTRICTED_ACCESS: FhirAccessPolicy = {
   mayCreateWithId: true,
   allowInteraction: () => undefined,
   rowFilter: () => null,
-  refuseHidden: async (row) => FhirError.of(404, 'not-found', `${row.type}/${row.id} is not known`),
+  refuseHidden: async (row) => row.absent,
   checkWrite: async () => undefined,
   record: async () => undefined,
   persist: () => null,

@@ -362,7 +362,7 @@ async function readGroup(db: Queryable, id: string, access?: FhirAccessPolicy): 
   );
   const row = rows[0];
   if (!row) throw notFound('Group', id);
-  if (!row.visible && access) throw await access.refuseHidden({ family, type: 'Group', id, patientKey: Number(row.patient_key) });
+  if (!row.visible && access) throw await access.refuseHidden({ family, type: 'Group', id, patientKey: Number(row.patient_key), absent: notFound('Group', id) }, db);
   if (row.deleted || row.content === null) throw gone('Group', id);
   return JSON.parse(row.content) as Group;
 }
@@ -766,10 +766,10 @@ async function writeBatch(store: FhirStore, lines: readonly PreparedLine[], resu
         // A restricted importer writes only what it may, line by line as a REST write would be checked.
         for (const l of lines) {
           const row = existing.get(`${l.resource.resourceType}/${l.resource.id}`);
-          if (row) await store.assertVisible(l.resource.resourceType, l.resource.id);
+          if (row) await store.assertVisible(l.resource.resourceType, l.resource.id, tx);
           else if (!l.serverId && !store.access.mayCreateWithId) throw notFound(l.resource.resourceType, l.resource.id);
           const current = row && !row.deleted && row.content ? (JSON.parse(row.content) as Resource) : undefined;
-          await store.checkWrite({ interaction: current ? 'update' : 'create', resource: l.resource, existing: current });
+          await store.checkWrite({ interaction: current ? 'update' : 'create', resource: l.resource, existing: current }, tx);
         }
       }
       const fresh = lines.filter((l) => !existing.has(`${l.resource.resourceType}/${l.resource.id}`));

@@ -164,7 +164,7 @@ export async function patientEverything(db: Queryable, patientId: string, query:
   ]);
   const row = patient.rows[0];
   if (!row) throw notFound('Patient', patientId);
-  if (!row.visible && access) throw await access.refuseHidden({ family: 'fhir_patient', type: 'Patient', id: patientId, patientKey: key });
+  if (!row.visible && access) throw await access.refuseHidden({ family: 'fhir_patient', type: 'Patient', id: patientId, patientKey: key, absent: notFound('Patient', patientId) }, db);
   if (row.deleted) throw gone('Patient', patientId);
 
   const seen = new Set<string>();

@@ -206,7 +206,7 @@ export class FhirStore {
     );
     const row = result.rows[0];
     if (!row) throw notFound(`${type}/${id}/_history`, versionId);
-    if (!row.visible) throw await this.hidden(type, id, row.patient_key);
+    if (!row.visible) throw await this.hidden(this.db, type, id, row.patient_key, notFound(`${type}/${id}/_history`, versionId));
     if (row.deleted || row.content === null) throw gone(`${type}/${id}/_history`, versionId);
     this.touch(row.patient_key);
     return JSON.parse(row.content) as FhirResource;
@@ -224,7 +224,7 @@ export class FhirStore {
     this.check(input, type);
     return this.db.transaction(async (tx) => {
       const row = await this.current(tx, type, id, true);
-      if (row) await this.assertRowVisible(type, id, row);
+      if (row) await this.assertRowVisible(type, id, row, tx);
       // A caller that may not choose ids must not learn whether an id is taken: as if absent.
       if ((!row || row.deleted) && this.access && !this.access.mayCreateWithId) throw notFound(type, id);
       checkVersion(type, id, row, options.ifMatch);
@@ -234,7 +234,7 @@ export class FhirStore {
         this.touch(row?.patient_key ?? 0);
         return { resource: existing, created: false, changed: false };
       }
-      await this.checkWrite({ interaction: existing ? 'update' : 'create', resource: input, existing });
+      await this.checkWrite({ interaction: existing ? 'update' : 'create', resource: input, existing }, tx);
       const resource = stamp(input, id, version, new Date());
       const key = row ? row.resource_key : ((await this.newKeys(1, tx))[0] as number);
       const pending = this.pending(resource, key, 'PUT', row !== undefined);
@@ -257,7 +257,7 @@ export class FhirStore {
     return this.db.transaction(async (tx) => {
       const row = await this.current(tx, type, id, true);
       if (!row) throw notFound(type, id);
-      await this.assertRowVisible(type, id, row);
+      await this.assertRowVisible(type, id, row, tx);
       if (row.deleted || !row.content) throw gone(type, id);
       checkVersion(type, id, row, options.ifMatch);
       const resource = JSON.parse(row.content) as Record<string, unknown>;
@@ -276,7 +276,7 @@ export class FhirStore {
       }
       if (resource.resourceType !== type || resource.id !== id) throw invalid('A patch may not change resourceType or id');
       this.check(resource, type);
-      await this.checkWrite({ interaction: 'patch', resource: resource as unknown as Resource, existing });
+      await this.checkWrite({ interaction: 'patch', resource: resource as unknown as Resource, existing }, tx);
       const stamped = stamp(resource as unknown as Resource, id, row.version_id + 1, new Date());
       const pending = this.pending(stamped, row.resource_key, 'PATCH', true);
       if (row.patient_key !== pending.patientKey) pending.previousPatientKey = row.patient_key;
@@ -294,10 +294,10 @@ export class FhirStore {
     return this.db.transaction(async (tx) => {
       const row = await this.current(tx, type, id, true);
       if (!row) return false;
-      await this.assertRowVisible(type, id, row);
+      await this.assertRowVisible(type, id, row, tx);
       checkVersion(type, id, row, options.ifMatch);
       if (row.deleted) return true;
-      await this.checkWrite({ interaction: 'delete', existing: row.content ? (JSON.parse(row.content) as FhirResource) : undefined });
+      await this.checkWrite({ interaction: 'delete', existing: row.content ? (JSON.parse(row.content) as FhirResource) : undefined }, tx);
       const family = tableFamily(type);
       const lastUpdated = new Date().toISOString();
       const tombstone = { resourceType: type, id, meta: { versionId: String(row.version_id + 1), lastUpdated } } as FhirResource;
@@ -359,10 +359,10 @@ export class FhirStore {
   }
 
   /** Throws the policy's refusal if `type/id` exists but is hidden from the caller; nothing otherwise. */
-  async assertVisible(type: string, id: string): Promise<void> {
+  async assertVisible(type: string, id: string, q: Queryable = this.db): Promise<void> {
     if (!this.access || !isResourceType(type)) return;
-    const row = await this.current(this.db, type, id);
-    if (row) await this.assertRowVisible(type, id, row);
+    const row = await this.current(q, type, id);
+    if (row) await this.assertRowVisible(type, id, row, q);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -390,19 +390,19 @@ export class FhirStore {
     return filter ? `(${filter})` : 'true';
   }
 
-  private async assertRowVisible(type: string, id: string, row: CurrentRow): Promise<void> {
-    if (row.visible === false) throw await this.hidden(type, id, row.patient_key);
+  private async assertRowVisible(type: string, id: string, row: CurrentRow, q: Queryable = this.db): Promise<void> {
+    if (row.visible === false) throw await this.hidden(q, type, id, row.patient_key);
   }
 
-  private async hidden(type: string, id: string, patientKey: number | string): Promise<FhirError> {
+  private async hidden(q: Queryable, type: string, id: string, patientKey: number | string, absent: FhirError = notFound(type, id)): Promise<FhirError> {
     const access = this.access;
-    if (!access) return notFound(type, id);
-    return access.refuseHidden({ family: tableFamily(type), type, id, patientKey: Number(patientKey) });
+    if (!access) return absent;
+    return access.refuseHidden({ family: tableFamily(type), type, id, patientKey: Number(patientKey), absent }, q);
   }
 
-  /** The policy's check of content about to be written (creates made elsewhere call it too). */
-  async checkWrite(check: WriteCheck): Promise<void> {
-    await this.access?.checkWrite(check);
+  /** The policy's check of content about to be written (creates made elsewhere call it too), on `q` (the write's transaction, if any). */
+  async checkWrite(check: WriteCheck, q: Queryable = this.db): Promise<void> {
+    await this.access?.checkWrite(check, q);
   }
 
   async newKeys(n: number, q: Queryable = this.db): Promise<number[]> {

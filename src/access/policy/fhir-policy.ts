@@ -17,7 +17,8 @@
  *    legitimate relationship with their organisation (or, for care teams, with them), or for
  *    whom they hold an unexpired break-glass grant; minus, for a resident who objects to sharing,
  *    the records their organisation does not hold (unless break-glass); minus sensitive records
- *    labels.ts withholds. Directory resources are open to them.
+ *    labels.ts withholds. Directory resources are open to them; Groups (cohorts of residents)
+ *    only to the organisation that holds them.
  *  - Analysts: no identifiable access. They may run `$export` for secondary use: residents with
  *    a National Data Opt-out and every labelled record are left out, and each resource is
  *    pseudonymised (src/access/analytics/pseudonymise.ts).
@@ -330,6 +331,8 @@ export class FhirPolicy implements FhirAccessPolicy {
     if (staff.breakGlass) labelRule.push(`(s.class = ANY(${c.bind(classesForBreakGlass(), 'text[]')}) AND ${c.brokeGlass(a, staff)})`);
     return [
       `(${related} OR ${brokeGlass})`,
+      // A Group lists many residents: only the organisation that made it sees it.
+      `(${a}.resource_type <> 'Group' OR ${c.heldBy(a, 'fhir_patient', staff.organisation)})`,
       // An objection hides what other organisations hold, unless the user broke glass.
       `NOT (${c.objects(a, staff.organisation)} AND NOT ${c.heldBy(a, 'fhir_patient', staff.organisation)} AND NOT ${c.brokeGlass(a, staff)})`,
       c.labelsAllow(a, labelRule.join(' OR ')),
@@ -346,8 +349,9 @@ export class FhirPolicy implements FhirAccessPolicy {
       WHERE x.target_type = ${a}.resource_type AND x.target_id = ${a}.id AND ${local} AND NOT p.deleted AND ${this.patientRows(c, 'p')})`;
   }
 
-  async refuseHidden(row: HiddenRow): Promise<FhirError> {
-    const notKnown = FhirAccessDenied.refuse(404, 'not-found', `${row.type}/${row.id} is not known`, row.family === 'fhir_patient' ? [row.patientKey] : []);
+  async refuseHidden(row: HiddenRow, q: Queryable): Promise<FhirError> {
+    // Exactly what the caller would get if the row did not exist, recorded as a refusal.
+    const notKnown = new FhirAccessDenied(row.absent.status, row.absent.issues, row.family === 'fhir_patient' ? [row.patientKey] : []);
     const mode = this.mode;
     if (mode.kind !== 'staff' || !mode.staff.breakGlass || row.family !== 'fhir_patient') return notKnown;
     // A clinician may learn why, and that break-glass is possible, unless the record is hidden for what it is (a sensitive class).
@@ -355,7 +359,7 @@ export class FhirPolicy implements FhirAccessPolicy {
     const now = this.clock();
     const c = new Conditions(sql, now.toISOString(), new Date(now.getTime() - this.windowMs).toISOString());
     const k = `(SELECT ${c.bind(String(row.patientKey), 'int8')} AS patient_key)`;
-    const { rows } = await this.db.query<{ related: boolean; objects: boolean; patient: string | null }>(
+    const { rows } = await q.query<{ related: boolean; objects: boolean; patient: string | null }>(
       `SELECT ${c.related('k', mode.staff)} AS related, ${c.objects('k', mode.staff.organisation)} AS objects,
               (SELECT min(p.id) FROM fhir_patient_resource p WHERE p.patient_key = k.patient_key AND p.resource_type = 'Patient' AND NOT p.deleted) AS patient
        FROM ${k} k`,
@@ -376,7 +380,7 @@ export class FhirPolicy implements FhirAccessPolicy {
     );
   }
 
-  async checkWrite(check: WriteCheck): Promise<void> {
+  async checkWrite(check: WriteCheck, q: Queryable): Promise<void> {
     const mode = this.mode;
     if (mode.kind === 'unrestricted') return;
     const refuse = (why: string): FhirAccessDenied => FhirAccessDenied.refuse(403, 'forbidden', why);
@@ -391,7 +395,7 @@ export class FhirPolicy implements FhirAccessPolicy {
     const key = patientKeyOf(resource, indexResource(resource));
     if (mode.kind === 'patient') {
       if (mode.staff === undefined) {
-        const own = await this.keysOfPersons(mode.ownKeys);
+        const own = await keysOfPersons(q, mode.ownKeys);
         if (!own.includes(key)) throw refuse('You may write only to your own record');
         if (check.resource && check.resource.meta?.security?.length) throw refuse('Security labels are set by the organisations that hold records');
         return;
@@ -413,18 +417,8 @@ export class FhirPolicy implements FhirAccessPolicy {
     const now = this.clock();
     const c = new Conditions(sql, now.toISOString(), new Date(now.getTime() - this.windowMs).toISOString());
     const k = `(SELECT ${c.bind(String(key), 'int8')} AS patient_key)`;
-    const { rows } = await this.db.query<{ ok: boolean }>(`SELECT (${c.related('k', staff)} OR ${c.brokeGlass('k', staff)}) AS ok FROM ${k} k`, sql.values);
+    const { rows } = await q.query<{ ok: boolean }>(`SELECT (${c.related('k', staff)} OR ${c.brokeGlass('k', staff)}) AS ok FROM ${k} k`, sql.values);
     if (!rows[0]?.ok) throw refuse('You may write only to the records of residents your organisation has a legitimate relationship with');
-  }
-
-  /** The keys of these Patients and of every Patient linked to them. */
-  private async keysOfPersons(keys: readonly number[]): Promise<number[]> {
-    if (keys.length === 0) return [];
-    const { rows } = await this.db.query<{ patient_key: number | string }>(
-      `SELECT k2.patient_key FROM access_person_link k1 JOIN access_person_link k2 ON k2.person_key = k1.person_key WHERE k1.patient_key = ANY($1::int8[])`,
-      [keys.map(String)],
-    );
-    return [...new Set([...keys, ...rows.map((r) => Number(r.patient_key))])];
   }
 
   async record(event: FhirAccessEvent): Promise<void> {
@@ -445,6 +439,16 @@ export class FhirPolicy implements FhirAccessPolicy {
   persist(): unknown {
     return this.unrestricted ? null : this.context;
   }
+}
+
+/** The keys of these Patients and of every Patient linked to them. */
+async function keysOfPersons(q: Queryable, keys: readonly number[]): Promise<number[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await q.query<{ patient_key: number | string }>(
+    `SELECT k2.patient_key FROM access_person_link k1 JOIN access_person_link k2 ON k2.person_key = k1.person_key WHERE k1.patient_key = ANY($1::int8[])`,
+    [keys.map(String)],
+  );
+  return [...new Set([...keys, ...rows.map((r) => Number(r.patient_key))])];
 }
 
 /** Patient ids of patient keys (one Patient per key; a key with no Patient resource gives none). */

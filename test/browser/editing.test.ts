@@ -7,8 +7,9 @@ import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCurrent, today } from '../../src/structure/model.js';
 import { loadStructure } from '../../src/structure/repository.js';
+import { ADMINISTRATOR, signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
 
 const BOARD = '/ics/QGH/bodies/QGH-board';
 const BROMSGROVE = '/ics/QGH/bodies/QGH-place-E07000234';
@@ -21,6 +22,8 @@ describe.skipIf(!CHROMIUM)('editing bodies in Chromium', () => {
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     page = await browser.newPage({ viewport: DESKTOP });
+    cspViolations(page);
+    await signInBrowser(page, app, ADMINISTRATOR);
   });
 
   afterAll(async () => {
@@ -38,6 +41,7 @@ describe.skipIf(!CHROMIUM)('editing bodies in Chromium', () => {
   async function expectAccessible(label: string): Promise<void> {
     const violations = await axeViolations(page);
     expect(violations, `${label}:\n${describeViolations(violations)}`).toEqual([]);
+    expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
   }
 
   const breaches = (): ReturnType<Page['locator']> => page.locator('main .openics-breach');

@@ -10,8 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEADER, signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
 
 const FINANCE = '/ics/QGH/finance';
 
@@ -23,6 +24,8 @@ describe.skipIf(!CHROMIUM)('the finance lead’s journey in Chromium', () => {
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     page = await browser.newPage({ viewport: DESKTOP });
+    cspViolations(page);
+    await signInBrowser(page, app, LEADER);
   });
 
   afterAll(async () => {
@@ -35,10 +38,12 @@ describe.skipIf(!CHROMIUM)('the finance lead’s journey in Chromium', () => {
     await page.setViewportSize(DESKTOP);
     const desktop = await axeViolations(page);
     expect(desktop, `${name} at desktop width:\n${describeViolations(desktop)}`).toEqual([]);
+    expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
     await screenshot(page, `finance-${name}-desktop`);
     await page.setViewportSize(PHONE);
     const phone = await axeViolations(page);
     expect(phone, `${name} at phone width:\n${describeViolations(phone)}`).toEqual([]);
+    expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
     expect(await horizontalOverflow(page), `${name} scrolls sideways on a phone`).toBeLessThanOrEqual(1);
     await screenshot(page, `finance-${name}-phone`);
     await page.setViewportSize(DESKTOP);

@@ -6,8 +6,9 @@
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStructure } from '../../src/structure/repository.js';
+import { ADMINISTRATOR, signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
 
 const FUNCTIONS = '/ics/QGH/functions';
 
@@ -19,6 +20,8 @@ describe.skipIf(!CHROMIUM)('the functions and decisions map in Chromium', () => 
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     page = await browser.newPage({ viewport: DESKTOP });
+    cspViolations(page);
+    await signInBrowser(page, app, ADMINISTRATOR);
   });
 
   afterAll(async () => {
@@ -35,6 +38,7 @@ describe.skipIf(!CHROMIUM)('the functions and decisions map in Chromium', () => 
   async function expectAccessible(label: string): Promise<void> {
     const violations = await axeViolations(page);
     expect(violations, `${label}:\n${describeViolations(violations)}`).toEqual([]);
+    expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
   }
 
   async function delegationsOf(functionId: string): Promise<number> {

@@ -15,8 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAgendaItem, recordAttendance, scheduleMeeting } from '../../src/governance/commands.js';
 import { type IcsStructure, isCurrent } from '../../src/structure/model.js';
 import { loadStructure } from '../../src/structure/repository.js';
+import { ADMINISTRATOR, signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
 
 const GOVERNANCE = '/ics/QGH/governance';
 const BOARD = 'QGH-board';
@@ -52,6 +53,8 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     page = await browser.newPage({ viewport: DESKTOP });
+    cspViolations(page);
+    await signInBrowser(page, app, ADMINISTRATOR);
     s = await loadStructure(app.database.db, 'QGH');
   });
 
@@ -88,6 +91,7 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
       await page.setViewportSize(viewport);
       const violations = await axeViolations(page);
       expect(violations, `${label} at ${width} width:\n${describeViolations(violations)}`).toEqual([]);
+      expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
       if (width === 'phone') expect(await horizontalOverflow(page), `${label} scrolls sideways at 375px`).toBeLessThanOrEqual(1);
       if (shot) await screenshot(page, `${shot}-${width}`);
     }

@@ -9,8 +9,9 @@ import { type IcsStructure, isCurrent, today } from '../../src/structure/model.j
 import { loadStructure, recentChanges } from '../../src/structure/repository.js';
 import { RULES } from '../../src/structure/rules.js';
 import { pcnSummaries, practiceSummaries } from '../../src/structure/views.js';
+import { ADMINISTRATOR, signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
 
 const ICS = '/ics/QGH';
 
@@ -23,6 +24,8 @@ describe.skipIf(!CHROMIUM)('structure pages in Chromium', () => {
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     page = await browser.newPage({ viewport: DESKTOP });
+    cspViolations(page);
+    await signInBrowser(page, app, ADMINISTRATOR);
     s = await loadStructure(app.database.db, 'QGH');
   });
 
@@ -41,6 +44,7 @@ describe.skipIf(!CHROMIUM)('structure pages in Chromium', () => {
       expect(response?.headers()['content-type']).toContain('text/html');
       const violations = await axeViolations(page);
       expect(violations, `${path} at ${width} width:\n${describeViolations(violations)}`).toEqual([]);
+      expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
       if (width === 'phone') expect(await horizontalOverflow(page), `${path} scrolls sideways at 375px`).toBeLessThanOrEqual(1);
       if (options.shot) await screenshot(page, `${options.shot}-${width}`);
       text.push((await page.locator('main').innerText()).replace(/\s+/g, ' '));

@@ -13,7 +13,7 @@ import { listMeetings, paperFile, searchDecisions } from '../../src/governance/r
 import { type IcsStructure, isCurrent, today } from '../../src/structure/model.js';
 import { loadStructure } from '../../src/structure/repository.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
 
 const ICS = '/public/QGH';
 const PRIVATE_TITLE = 'Community equipment service: contract award';
@@ -45,6 +45,7 @@ describe.skipIf(!CHROMIUM)('the public governance site in Chromium', () => {
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     page = await browser.newPage({ viewport: DESKTOP });
+    cspViolations(page);
     s = await loadStructure(app.database.db, 'QGH');
     meetings = await listMeetings(app.database.db, 'QGH');
     // The board secretary corrects a published PDF paper: version 2 is published with its reason.
@@ -73,6 +74,7 @@ describe.skipIf(!CHROMIUM)('the public governance site in Chromium', () => {
       expect(response?.headers()['content-type']).toContain('text/html');
       const violations = await axeViolations(page);
       expect(violations, `${path} at ${width} width:\n${describeViolations(violations)}`).toEqual([]);
+      expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
       if (width === 'phone') expect(await horizontalOverflow(page), `${path} scrolls sideways at 375px`).toBeLessThanOrEqual(1);
       if (options.shot) await screenshot(page, `${options.shot}-${width}`);
       text.push((await page.locator('main').innerText()).replace(/\s+/g, ' '));

@@ -38,6 +38,27 @@ export interface AxeViolation {
 }
 
 const AXE_SCRIPT = path.join(path.dirname(require.resolve('axe-core')), 'axe.min.js');
+const AXE_SOURCE = fs.readFileSync(AXE_SCRIPT, 'utf8');
+
+const violationsSeen = new WeakMap<Page, string[]>();
+
+/**
+ * The Content Security Policy violations Chromium has reported on this page so far (it reports
+ * each as a console error), recorded from the first call on. Empty when the pages and the
+ * policy agree.
+ */
+export function cspViolations(page: Page): string[] {
+  let seen = violationsSeen.get(page);
+  if (!seen) {
+    const list: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) list.push(`${page.url()}: ${message.text()}`);
+    });
+    violationsSeen.set(page, list);
+    seen = list;
+  }
+  return seen;
+}
 
 const lastViewport = new WeakMap<Page, string>();
 
@@ -59,7 +80,9 @@ async function settle(page: Page): Promise<void> {
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   await settle(page);
   const loaded = await page.evaluate('typeof window.axe === "object"');
-  if (!loaded) await page.addScriptTag({ path: AXE_SCRIPT });
+  // Evaluated through the DevTools protocol rather than added as a <script>: the pages' Content
+  // Security Policy rightly refuses scripts it did not issue a nonce for.
+  if (!loaded) await page.evaluate(AXE_SOURCE);
   return page.evaluate(async (tags) => {
     const scope = globalThis as unknown as {
       document: unknown;

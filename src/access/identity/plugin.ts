@@ -124,7 +124,7 @@ export async function registerAccess(app: FastifyInstance, context: AppContext):
   // ---- page locals: the CSP nonce, and (filled below) who is signed in and the CSRF token ----
   app.addHook('onRequest', (request, reply, done) => {
     const path = request.url;
-    const locals: PageRequestLocals = { signIn: true, cspNonce: randomBytes(16).toString('base64'), ...(request.method === 'GET' && !path.startsWith('/sign-in') ? { path } : {}) };
+    const locals: PageRequestLocals = { signIn: !path.startsWith('/sign-in'), cspNonce: randomBytes(16).toString('base64'), ...(request.method === 'GET' && !path.startsWith('/sign-in') ? { path } : {}) };
     perRequest.set(request, { locals, via: 'none', secure: secureFor(request) });
     (reply.raw as unknown as { openicsCspNonce: string }).openicsCspNonce = locals.cspNonce ?? '';
     runWithPageLocals(locals, done);

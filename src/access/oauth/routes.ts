@@ -6,22 +6,27 @@
  *   /.well-known/openid-configuration      OpenID Connect discovery (the issuer is OpenICS's origin)
  *   /.well-known/smart-configuration       SMART configuration, also at /fhir/.well-known/smart-configuration
  *   /oauth/interaction/:uid                sign-in and consent pages (NHS design system), with the patient picker
+ *   /sign-in/external/:id                  sign-in through NHS CIS2 or NHS login (external.ts), when configured
+ *   /record/patients/:id                   a patient's page with "Launch app" (ehr-launch.ts)
+ *   /smart-demo/                           the demo SMART app (smart-demo.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { AppContext } from '../../app.js';
 import type { Database } from '../../core/db/database.js';
-import { FhirStore } from '../../fhir/store.js';
 import { findMatching } from '../../fhir/search/execute.js';
 import { HTML } from '../../web/page-errors.js';
 import { formatDate } from '../../web/render.js';
 import type { AccessContext, RoleAssignment } from '../context.js';
 import { citizenPatients, NHS_NUMBER_SYSTEM } from '../identity/citizens.js';
+import { patientSummary, type PatientSummary } from './patients.js';
 import { authenticatePassword, findUser, type User } from '../identity/users.js';
 import { CLIENT_ASSERTION_ALGS, findClient, type OAuthClient } from './clients.js';
 import { loadOAuthConfig, type OAuthConfig } from './config.js';
+import { registerEhrLaunch } from './ehr-launch.js';
 import { registerExternalSignIn } from './external.js';
+import { registerSmartDemo } from './smart-demo.js';
 import { findLaunch, type Launch, markLaunchUsed, saveGrantContext } from './launch.js';
 import { OAUTH_PREFIX, oauthRenderer, TTL } from './provider.js';
 import { ProviderRegistry } from './registry.js';
@@ -74,34 +79,6 @@ async function passToProvider(provider: Provider, request: FastifyRequest, reply
   });
 }
 
-export interface PatientSummary {
-  id: string;
-  name: string;
-  birthDate?: string | undefined;
-  nhsNumber?: string | undefined;
-}
-
-/** A Patient's name, date of birth and NHS number for a banner, or undefined when there is no such Patient. */
-export async function patientSummary(db: Database, id: string): Promise<PatientSummary | undefined> {
-  try {
-    const patient = (await new FhirStore(db).read('Patient', id)) as {
-      id: string;
-      name?: { text?: string; given?: string[]; family?: string }[];
-      birthDate?: string;
-      identifier?: { system?: string; value?: string }[];
-    };
-    const name = patient.name?.[0];
-    return {
-      id: patient.id,
-      name: name?.text ?? ([...(name?.given ?? []), name?.family].filter(Boolean).join(' ') || 'Name not recorded'),
-      birthDate: patient.birthDate,
-      nhsNumber: patient.identifier?.find((i) => i.system === NHS_NUMBER_SYSTEM)?.value,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 interface ConsentState {
   user: User;
   client: OAuthClient;
@@ -119,6 +96,9 @@ export async function registerOAuth(app: FastifyInstance, context: AppContext, o
   const registry = new ProviderRegistry(context, config, app.log);
   // Sign-in through NHS CIS2- and NHS login-shaped providers, when configured (after registerAccess, whose sign-in page lists them).
   await registerExternalSignIn(app, context, config, (request) => registry.issuerFor(request));
+  // The EHR launch from a patient's page, and the demo SMART app OpenICS serves.
+  await registerEhrLaunch(app, context, (request) => registry.issuerFor(request));
+  await registerSmartDemo(app, (request) => registry.issuerFor(request));
 
   // oidc-provider reads its own request bodies: no Fastify body parsers in this scope.
   await app.register(async (raw) => {

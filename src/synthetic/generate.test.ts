@@ -109,14 +109,28 @@ describe(`a generated population (${PEOPLE} residents of QGH)`, () => {
 
   it('writes only valid R4, line by line and Bundle by Bundle', () => {
     let checked = 0;
-    for (const [, list] of read()) {
+    const covered = new Set<string>();
+    for (const [holder, list] of read()) {
+      const kind = manifest.counts.byHolder[holder]?.kind ?? 'unknown';
       for (const { file, resource } of list) {
         const issues = validateResource(resource);
         if (issues.length > 0) expect.fail(`${file}: ${resource.resourceType}/${resource.id}: ${JSON.stringify(issues)}`);
         checked += 1;
+        covered.add(`${kind} ${resource.resourceType}`);
       }
     }
     expect(checked).toBe(manifest.counts.resources);
+    // Every type each kind of holder emits (history.ts, feeds.ts) was among those validated. QGH has
+    // no holder of kind community: its community services are run by RLQ (acute) and R1A (mental health).
+    const emitted: Partial<Record<SourceKind, string[]>> = {
+      gp: ['Condition', 'Encounter', 'Immunization', 'MedicationRequest', 'Observation', 'Organization', 'Patient'],
+      acute: ['Condition', 'Encounter', 'EpisodeOfCare', 'Organization', 'Patient', 'Procedure', 'ServiceRequest'],
+      'mental-health': ['Encounter', 'EpisodeOfCare', 'Organization', 'Patient'],
+      'social-care': ['Encounter', 'EpisodeOfCare', 'Organization', 'Patient'],
+      ambulance: ['Encounter', 'Organization', 'Patient'],
+    };
+    const missing = Object.entries(emitted).flatMap(([kind, types]) => types.map((type) => `${kind} ${type}`).filter((pair) => !covered.has(pair)));
+    expect(missing).toEqual([]);
     for (const file of allFiles(two).filter((f) => f.startsWith('bundles/'))) {
       const bundle = JSON.parse(readFileSync(join(two, file), 'utf8')) as Bundle;
       const issues = validateResource(bundle);

@@ -1,12 +1,19 @@
 /**
- * The composition root: one Fastify app serving the API under /api and the web UI, with each
- * capability module registering its own routes. Modules depend on core and web; nothing
- * depends on this file but main.ts and the tests.
+ * The composition root: one Fastify app serving the API under /api, the FHIR API under /fhir,
+ * OAuth under /oauth and the web UI, with each capability module registering its own routes,
+ * all behind the access module's guard. Nothing depends on this file but main.ts and the tests.
  */
 import fastifyFormbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAnalyticsRoutes } from './access/analytics/routes.js';
+import { registerAuditRoutes } from './access/audit/routes.js';
+import { registerAccess } from './access/identity/plugin.js';
+import { registerOAuth } from './access/oauth/routes.js';
+import { fhirAccessFor, restoreFhirAccess } from './access/policy/fhir-policy.js';
+import { registerPolicyRoutes } from './access/policy/routes.js';
+import { accessWriteHook } from './access/policy/write-hook.js';
 import type { Database } from './core/db/database.js';
 import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
@@ -70,6 +77,7 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
         { name: 'structure', description: 'The ICS itself: organisations, places, PCNs, bodies, people, rules and the functions and decisions map' },
         { name: 'governance', description: 'Meetings, agendas, papers, attendance, registers of interests and gifts, declarations, decisions, actions, minutes and public involvement' },
         { name: 'finance', description: 'The single pot, needs-based allocation to places, scenarios and convergence, investment standards, the system financial position and risk share' },
+        { name: 'access', description: 'Who may see what: break-glass, the audit trail of every access to patient data, and aggregate counts for secondary use (small numbers suppressed)' },
       ],
     },
   });
@@ -82,7 +90,12 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
     await context.db.query('SELECT 1');
     return { status: 'ok', engine: context.db.engine };
   });
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { schema: { hide: true }, config: { access: { who: 'anyone' } } }, async () => app.swagger());
+
+  // Who is asking, and may they: before every module's routes, so that each is guarded. OAuth
+  // (the authorisation server, SMART launch) comes next: it reads its own request bodies.
+  await registerAccess(app, context);
+  await registerOAuth(app, context);
 
   await registerStructureApi(app, context);
   await registerStructurePages(app, context);
@@ -92,6 +105,16 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   await registerGovernanceFeeds(app, context);
   await registerFinanceApi(app, context);
   await registerFinancePages(app, context);
-  await registerFhirApi(app, context, { operations: [registerCapabilityRoutes, registerBundleRoutes, registerEverythingRoutes, registerBulkRoutes, registerValidateRoutes] });
+  // Patient data: the access policy is applied inside the FHIR store's queries, and its write
+  // hook keeps relationships, consents and sensitive labels in step with every write.
+  await registerFhirApi(app, context, {
+    operations: [registerCapabilityRoutes, registerBundleRoutes, registerEverythingRoutes, registerBulkRoutes, registerValidateRoutes],
+    accessFor: (request) => fhirAccessFor(request.access, context.db),
+    restoreAccess: (state) => restoreFhirAccess(state, context.db),
+    onWrite: accessWriteHook,
+  });
+  await registerPolicyRoutes(app, context);
+  await registerAuditRoutes(app, context);
+  await registerAnalyticsRoutes(app, context);
   return app;
 }

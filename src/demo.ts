@@ -1,16 +1,34 @@
 /**
  * The demo ICS, loaded on first start: Herefordshire and Worcestershire's structure (real
- * organisations, practices and populations) and a year of its governance (fictional people
- * and papers). Composes the modules' own demo loaders; it lives at the top because it spans them.
+ * organisations, practices and populations), a year of its governance and finance (fictional
+ * people and papers), its staff and citizen users and OAuth clients, and a small synthetic
+ * population whose records come from each partner organisation's own system. Composes the
+ * modules' own demo loaders; it lives at the top because it spans them.
  */
+import { loadAccessDemo } from './access/identity/demo.js';
+import { loadOAuthDemo } from './access/oauth/demo.js';
+import { accessWriteHook } from './access/policy/write-hook.js';
 import { type Database, withinTransaction } from './core/db/database.js';
 import { loadFinanceDemo } from './finance/demo.js';
 import { loadGovernanceDemo } from './governance/demo.js';
 import { DEMO_ICS } from './structure/demo.js';
 import { loadDemoIcs } from './structure/commands.js';
+import { loadSyntheticDemo } from './synthetic/demo.js';
+
+export interface DemoOptions {
+  now?: Date;
+  /**
+   * The synthetic residents and their records, in the same transaction (default false: `npm
+   * start` loads them after it is ready, with loadDemoResidents, so the first start is quick).
+   */
+  residents?: boolean;
+  /** Where the demo SMART app is registered (default: OPENICS_PUBLIC_URL, else localhost:PORT). */
+  appOrigin?: string;
+}
 
 /** Loads the demo unless it is already there; returns whether it loaded. */
-export async function loadDemo(db: Database, now: Date = new Date()): Promise<boolean> {
+export async function loadDemo(db: Database, options: DemoOptions = {}): Promise<boolean> {
+  const now = options.now ?? new Date();
   // One transaction for the whole demo: it lands complete or not at all (a failed first start
   // leaves no half-loaded ICS), and it is much faster than one commit per command.
   return db.transaction(async (tx) => {
@@ -18,6 +36,23 @@ export async function loadDemo(db: Database, now: Date = new Date()): Promise<bo
     if (!(await loadDemoIcs(scoped, 'demo loader'))) return false;
     await loadGovernanceDemo(scoped, DEMO_ICS, now);
     await loadFinanceDemo(scoped, DEMO_ICS);
+    await loadAccessDemo(scoped);
+    await loadOAuthDemo(scoped, options.appOrigin !== undefined ? { appOrigin: options.appOrigin } : {});
+    // Through the access policy's write hook, so relationships, consents and labels are known.
+    if (options.residents ?? false) await loadSyntheticDemo(scoped, { onWrite: accessWriteHook });
     return true;
   });
+}
+
+/**
+ * Loads the demo's synthetic residents unless the FHIR store already holds Patients; returns how
+ * many residents it loaded. Run by `npm start` once it is ready (the platform answers meanwhile).
+ * Loading is idempotent (identical resources make no new version), so a load cut short is
+ * simply done again on the next start, while the store still has no Patient.
+ */
+export async function loadDemoResidents(db: Database): Promise<{ residents: number; resources: number; ms: number } | undefined> {
+  const { rows } = await db.query("SELECT 1 FROM fhir_patient_resource WHERE resource_type = 'Patient' LIMIT 1");
+  if (rows.length > 0) return undefined;
+  const result = await db.transaction((tx) => loadSyntheticDemo(withinTransaction(tx, db.engine), { onWrite: accessWriteHook }));
+  return { residents: result.residents, resources: result.resources, ms: Math.round(result.ms) };
 }

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './core/config.js';
 import { DatabaseUnavailableError, type Database, openDatabase } from './core/db/database.js';
 import { migrate } from './core/db/migrate.js';
 import { createLogger } from './core/log.js';
-import { loadDemo } from './demo.js';
+import { loadDemo, loadDemoResidents } from './demo.js';
 import { loadFhirDefinitions } from './fhir/definitions.js';
 import { loadValidation } from './fhir/validate.js';
 
@@ -57,6 +57,13 @@ async function main(): Promise<void> {
   // The validator's tables (value sets, invariants) take a second or two; build them now rather
   // than on the first FHIR write, but after the platform is ready to answer.
   setImmediate(() => loadValidation());
+  // The demo's synthetic residents take a few seconds more: loaded while the platform answers.
+  if (config.loadDemo) {
+    loadDemoResidents(db).then(
+      (loaded) => loaded && log.info(loaded, 'demo residents loaded (a synthetic population of QGH, each held by several organisations)'),
+      (error: unknown) => log.error({ err: error }, 'the demo residents could not be loaded'),
+    );
+  }
   log.info(
     { url: `http://localhost:${config.port}`, engine: db.engine, ...(db.engine === 'embedded' ? { dataDir: config.dataDir } : {}), readyInMs: Math.round(performance.now() - started) },
     'OpenICS is ready',

@@ -12,7 +12,7 @@
 import type { Database } from '../core/db/database.js';
 import { type ImportProfile, type ImportResult, importNdjson } from '../fhir/bulk.js';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
-import { FhirStore } from '../fhir/store.js';
+import { type FhirWriteHook, FhirStore } from '../fhir/store.js';
 import { HouseholdProducer } from './generate.js';
 import { DEFAULT_AS_OF } from './model.js';
 
@@ -30,6 +30,8 @@ export interface SyntheticDemoOptions {
   asOf?: string;
   /** Filled with where the import's time went, when given (for benchmarks). */
   profile?: ImportProfile;
+  /** The store's write hook (the access policy's, so that what the records establish is known). */
+  onWrite?: FhirWriteHook;
 }
 
 export interface SyntheticDemoResult extends ImportResult {
@@ -66,7 +68,7 @@ export async function loadSyntheticDemo(db: Database, options: SyntheticDemoOpti
   const parameters = { icb: options.icb ?? 'QGH', people: options.people ?? DEMO_PEOPLE, seed: options.seed ?? DEMO_SEED, asOf: options.asOf ?? DEFAULT_AS_OF };
   const producer = new HouseholdProducer(parameters);
   const counter = { residents: 0, resources: 0 };
-  const result = await importNdjson(new FhirStore(db), demoLines(producer, counter), { maxErrors: 5, ...(options.profile ? { profile: options.profile } : {}) });
+  const result = await importNdjson(new FhirStore(db, options.onWrite ? { onWrite: options.onWrite } : {}), demoLines(producer, counter), { maxErrors: 5, ...(options.profile ? { profile: options.profile } : {}) });
   if (result.failed > 0) {
     // A generator bug, not a user's mistake: say which lines and why, without any patient data.
     const why = result.errors.map((e) => `line ${e.line}: ${e.issues.map((i) => `${i.expression ?? ''} ${i.diagnostics}`).join('; ')}`).join(' | ');

@@ -26,6 +26,8 @@ import { type PageRequestLocals, runWithPageLocals } from '../../web/request-loc
 import { HTML, pageErrorHandler } from '../../web/page-errors.js';
 import { createRenderer } from '../../web/render.js';
 import { ANONYMOUS, type AccessContext, type RoleCode } from '../context.js';
+import { registeredOrigins } from '../oauth/clients.js';
+import { accessFromBearerToken } from '../oauth/tokens.js';
 import { citizenPatients } from './citizens.js';
 import { type AccessConfig, loadAccessConfig } from './config.js';
 import { CSRF_FIELD, csrfToken, csrfTokenMatches, presentedCsrfToken } from './csrf.js';
@@ -104,7 +106,7 @@ export function safeReturn(value: unknown, fallback = '/'): string {
 }
 
 function isPageRoute(route: string): boolean {
-  return ['/', '/ics', '/access', '/my'].includes(route) || ['/ics/', '/access/', '/my/', '/sign-in', '/public'].some((prefix) => route.startsWith(prefix));
+  return ['/', '/ics', '/access', '/my'].includes(route) || ['/ics/', '/access/', '/my/', '/record/', '/sign-in', '/public'].some((prefix) => route.startsWith(prefix));
 }
 
 export async function registerAccess(app: FastifyInstance, context: AppContext): Promise<void> {
@@ -311,17 +313,14 @@ function isSignInFlow(url: string): boolean {
   return url.startsWith('/sign-in') || url.startsWith('/oauth/');
 }
 
-/**
- * The AccessContext of a bearer token. A1's accessFromBearerToken (src/access/oauth/tokens.ts)
- * answers once it is wired; until then no bearer token is valid.
- */
-async function accessFromBearer(_context: AppContext, _token: string): Promise<AccessContext | undefined> {
-  return undefined;
+/** The AccessContext of a bearer token issued by OpenICS's authorisation server (oauth/tokens.ts). */
+async function accessFromBearer(context: AppContext, token: string): Promise<AccessContext | undefined> {
+  return accessFromBearerToken(context.db, token);
 }
 
-/** The browser origins of registered OAuth clients (A1's oauth_client table), once it exists. */
-async function registeredClientOrigins(_context: AppContext): Promise<string[]> {
-  return [];
+/** The browser origins of registered OAuth clients: CORS is open to them only. */
+async function registeredClientOrigins(context: AppContext): Promise<string[]> {
+  return [...(await registeredOrigins(context.db))];
 }
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;

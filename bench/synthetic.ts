@@ -6,6 +6,7 @@
  *
  *   npm run bench:synthetic
  *   npm run bench:synthetic -- --people 20000 --workers 2 --keep
+ *   npm run bench:synthetic -- --people 820000 --no-bundles   # NDJSON only: half the disk
  *
  * Worker threads share the process, so the process's resident set (sampled every 100 ms, and
  * the kernel's own high-water mark VmHWM) covers them, and `process.cpuUsage()` counts their CPU.
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     workers: { type: 'string', default: String(DEFAULT_WORKERS) },
     keep: { type: 'boolean', default: false },
+    'no-bundles': { type: 'boolean', default: false },
   },
 });
 const people = Number(values.people);
@@ -44,7 +46,7 @@ function peakRss(): number | undefined {
 const out = mkdtempSync(join(tmpdir(), 'openics-bench-synthetic-'));
 const cpu = cpus()[0]?.model ?? 'unknown';
 process.stdout.write(
-  `Synthetic population benchmark: ${people.toLocaleString('en-GB')} residents of ${values.icb}, seed ${values.seed}, ${workers} worker thread(s)\n` +
+  `Synthetic population benchmark: ${people.toLocaleString('en-GB')} residents of ${values.icb}, seed ${values.seed}, ${workers} worker thread(s)${values['no-bundles'] ? ', no Bundles' : ''}\n` +
     `machine: ${cpus().length} CPUs (${cpu}), ${gib(totalmem())} RAM (${gib(freemem())} free), Node ${process.version}, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}\n` +
@@ -65,6 +67,7 @@ try {
     seed: Number(values.seed),
     out,
     workers,
+    writer: { bundles: !values['no-bundles'] },
     onProgress: (p) => {
       sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
       if (p.done || p.elapsedMs - lastLine >= 10_000) {

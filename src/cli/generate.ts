@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { type GenerateOptions, type Progress, DEFAULT_WORKERS, GenerateArgumentError, generate } from '../synthetic/generate.js';
 import { DEFAULT_AS_OF } from '../synthetic/model.js';
 
-const USAGE = `usage: npm run generate -- --icb <ICB code> --people <n> --seed <n> --out <dir> [--as-of YYYY-MM-DD] [--workers <n>]
+const USAGE = `usage: npm run generate -- --icb <ICB code> --people <n> --seed <n> --out <dir> [--as-of YYYY-MM-DD] [--workers <n>] [--no-bundles]
 
   --icb       the ICB's ODS code, e.g. QGH (Herefordshire and Worcestershire)
   --people    how many residents, e.g. 10000
@@ -16,6 +16,7 @@ const USAGE = `usage: npm run generate -- --icb <ICB code> --people <n> --seed <
   --out       the directory to write to: new, empty, or holding an earlier generation (replaced)
   --as-of     the day histories run up to (five years back from it); default ${DEFAULT_AS_OF}
   --workers   worker threads generating in parallel (0: all on the main thread); default ${DEFAULT_WORKERS}
+  --no-bundles  write the NDJSON feeds only, not the transaction Bundles too (half the disk space)
   --help      this text
 `;
 
@@ -45,6 +46,7 @@ export function parseGenerateArgs(args: string[]): Omit<GenerateOptions, 'onProg
         out: { type: 'string' },
         'as-of': { type: 'string' },
         workers: { type: 'string' },
+        'no-bundles': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -69,7 +71,7 @@ export function parseGenerateArgs(args: string[]): Omit<GenerateOptions, 'onProg
     throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not ${JSON.stringify(asOf)}`);
   }
   const workers = text('workers') === undefined ? DEFAULT_WORKERS : wholeNumber('workers', text('workers'), 0, 64);
-  return { icb, people, seed, out, asOf, workers };
+  return { icb, people, seed, out, asOf, workers, ...(values['no-bundles'] === true ? { writer: { bundles: false } } : {}) };
 }
 
 function duration(ms: number): string {

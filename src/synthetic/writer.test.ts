@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -120,6 +120,17 @@ describe('the feed writer', () => {
     const second = generate(other, { bundleEntries: 25 });
     expect(second).toEqual(manifest);
     for (const file of manifest.files) expect(readFileSync(join(other, file.path)).equals(readFileSync(join(out, file.path))), file.path).toBe(true);
+  });
+
+  it('leaves out the Bundles when asked, and writes the same NDJSON and ground truth', () => {
+    const other = tempDir();
+    const without = generate(other, { bundles: false });
+    const kept = manifest.files.filter((f) => !f.path.startsWith('bundles/'));
+    expect(kept.length).toBeGreaterThan(10);
+    expect(without.files).toEqual(kept);
+    expect(existsSync(join(other, 'bundles'))).toBe(false);
+    expect(without.counts).toMatchObject({ residents: manifest.counts.residents, patients: manifest.counts.patients, resources: manifest.counts.resources, bundles: 0 });
+    for (const file of kept) expect(readFileSync(join(other, file.path)).equals(readFileSync(join(out, file.path))), file.path).toBe(true);
   });
 });
 

@@ -5,6 +5,7 @@
  *   <out>/bundles/<holder>/<nnnnn>.json           transaction Bundles of PUT entries (resending one is
  *                                                  idempotent), up to `bundleEntries` entries each,
  *                                                  a resident's records at a holder never split
+ *                                                  (left out with `bundles: false`)
  *   <out>/ground-truth/residents.ndjson           the true residents, one per line
  *   <out>/ground-truth/links.ndjson               which holder's Patient is which resident
  *   <out>/manifest.json                           what was generated: parameters, counts, files
@@ -177,6 +178,8 @@ export function packResidents(residents: ReadonlyArray<{ resident: Resident; fee
 export interface WriterOptions {
   /** At most this many entries per Bundle, unless one resident's records alone are more (default 1000). */
   bundleEntries?: number;
+  /** Write the transaction Bundles as well as the NDJSON (default true; false halves the bytes written). */
+  bundles?: boolean;
   /** Each file's buffer, in bytes (default 64 KiB). */
   fileBufferBytes?: number;
   /** All buffers are written out and freed when together they pass this many bytes (default 96 MiB). */
@@ -393,6 +396,7 @@ export function prepareOutput(out: string): void {
 export class FeedWriter {
   private readonly files: FileSet;
   private readonly bundleEntries: number;
+  private readonly writeBundles: boolean;
   private readonly holders = new Map<string, HolderState>();
   private readonly residentsFile: OutFile;
   private readonly linksFile: OutFile;
@@ -406,6 +410,7 @@ export class FeedWriter {
   ) {
     this.files = new FileSet(out, options.fileBufferBytes ?? 64 * 1024, options.totalBufferBytes ?? 96 * 1024 * 1024, options.maxOpenFiles ?? defaultMaxOpenFiles());
     this.bundleEntries = options.bundleEntries ?? 1000;
+    this.writeBundles = options.bundles ?? true;
     this.residentsFile = this.files.file('ground-truth/residents.ndjson');
     this.linksFile = this.files.file('ground-truth/links.ndjson');
   }
@@ -468,7 +473,7 @@ export class FeedWriter {
           this.finishBundle(state);
           bundle = undefined;
         }
-        if (bundle === undefined) {
+        if (bundle === undefined && this.writeBundles) {
           state.bundles += 1;
           bundle = this.files.file(`bundles/${holder}/${String(state.bundles).padStart(5, '0')}.json`);
           state.bundle = bundle;
@@ -484,7 +489,7 @@ export class FeedWriter {
     }
   }
 
-  private entry(state: HolderState, holder: string, type: string, bundle: OutFile, bytes: Uint8Array, ops: Int32Array, i: number): void {
+  private entry(state: HolderState, holder: string, type: string, bundle: OutFile | undefined, bytes: Uint8Array, ops: Int32Array, i: number): void {
     let file = state.files.get(type);
     if (file === undefined) {
       file = this.files.file(`feeds/${holder}/${type}.ndjson`);
@@ -493,6 +498,7 @@ export class FeedWriter {
     this.resources += 1;
     state.resources.set(type, (state.resources.get(type) ?? 0) + 1);
     this.line(file, bytes, ops[i + 3] ?? 0, ops[i + 4] ?? 0);
+    if (bundle === undefined) return;
     if (bundle.count > 0) this.files.append(bundle, ENTRY_SEPARATOR);
     this.files.append(bundle, bytes, ops[i + 2] ?? 0, ops[i + 5] ?? 0);
     bundle.count += 1;

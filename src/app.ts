@@ -77,7 +77,8 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
         { name: 'structure', description: 'The ICS itself: organisations, places, PCNs, bodies, people, rules and the functions and decisions map' },
         { name: 'governance', description: 'Meetings, agendas, papers, attendance, registers of interests and gifts, declarations, decisions, actions, minutes and public involvement' },
         { name: 'finance', description: 'The single pot, needs-based allocation to places, scenarios and convergence, investment standards, the system financial position and risk share' },
-        { name: 'access', description: 'Who may see what: break-glass, the audit trail of every access to patient data, and aggregate counts for secondary use (small numbers suppressed)' },
+        { name: 'access', description: 'Who may see what: break-glass grants and the audit trail of every access to patient data' },
+        { name: 'analytics', description: 'Counts of residents for planning and secondary use: National Data Opt-outs respected, small numbers suppressed' },
       ],
     },
   });

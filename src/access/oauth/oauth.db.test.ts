@@ -11,6 +11,7 @@ import { interactionUid, type OAuthTestApp, pkcePair, startOAuthApp, TestBrowser
 import { FhirStore } from '../../fhir/store.js';
 import { loadDemoIcs } from '../../structure/commands.js';
 import { createUser } from '../identity/users.js';
+import { accessWriteHook } from '../policy/write-hook.js';
 import { clientAssertion, requestBackendToken, TokenRequestError } from './backend-token.js';
 import { registerClient } from './clients.js';
 import { createLaunch } from './launch.js';
@@ -42,8 +43,17 @@ beforeAll(async () => {
     ],
     password: PASSWORD,
   });
-  const store = new FhirStore(db);
-  patientId = (await store.create({ resourceType: 'Patient', identifier: [{ system: NHS, value: '9434765919' }], name: [{ given: ['Ann'], family: 'Example' }], birthDate: '1980-02-03' })).id;
+  // Ann is a patient of Worcestershire Acute Hospitals (RWP), where the test users work; Bob is not.
+  const store = new FhirStore(db, { onWrite: accessWriteHook });
+  patientId = (
+    await store.create({
+      resourceType: 'Patient',
+      identifier: [{ system: NHS, value: '9434765919' }],
+      name: [{ given: ['Ann'], family: 'Example' }],
+      birthDate: '1980-02-03',
+      managingOrganization: { reference: 'Organization/RWP', identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'RWP' } },
+    })
+  ).id;
   otherPatientId = (await store.create({ resourceType: 'Patient', identifier: [{ system: NHS, value: '9434765870' }], name: [{ given: ['Bob'], family: 'Other' }] })).id;
   await registerClient(db, {
     clientId: 'demo-app',
@@ -148,6 +158,24 @@ describe('discovery', () => {
 });
 
 describe('authorisation code with PKCE', () => {
+  it('the patient picker finds only patients the user may see: no name or date of birth of anyone else by NHS number', async () => {
+    const browser = new TestBrowser();
+    const { challenge } = pkcePair();
+    const params = new URLSearchParams({ response_type: 'code', client_id: 'demo-app', redirect_uri: REDIRECT, scope: 'openid launch/patient patient/*.rs', state: 's', code_challenge: challenge, code_challenge_method: 'S256', aud: `${server.url}/fhir` });
+    let page = await browser.follow('GET', `${server.url}/oauth/authorize?${params.toString()}`, server.url);
+    page = await browser.follow('POST', `${server.url}/oauth/interaction/${interactionUid(page.text)}/login`, server.url, { username: 'dr.test', password: PASSWORD });
+    const uid = interactionUid(page.text);
+    const ann = await browser.follow('GET', `${server.url}/oauth/interaction/${uid}?nhsNumber=9434765919`, server.url);
+    expect(ann.text).toContain('Ann Example');
+    const bob = await browser.follow('GET', `${server.url}/oauth/interaction/${uid}?nhsNumber=9434765870`, server.url);
+    expect(bob.status).toBe(200);
+    expect(bob.text).not.toContain('Bob');
+    expect(bob.text).not.toMatch(/name="patient" type="radio"/);
+    // Choosing Bob by his id anyway is refused too.
+    const chosen = await browser.follow('POST', `${server.url}/oauth/interaction/${uid}/consent`, server.url, { decision: 'allow', patient: otherPatientId, nhsNumber: '9434765870' });
+    expect(chosen.status).toBe(422);
+  });
+
   it('standalone launch: sign in, pick the patient, get a token bound to them with an ID token and a refresh token', async () => {
     const browser = new TestBrowser();
     const authorised = await authorise(browser, { scope: 'openid fhirUser launch/patient patient/*.rs offline_access', pickNhs: '9434765919', state: 'standalone-1' });

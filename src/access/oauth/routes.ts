@@ -20,6 +20,8 @@ import { HTML } from '../../web/page-errors.js';
 import { formatDate } from '../../web/render.js';
 import type { AccessContext, RoleAssignment } from '../context.js';
 import { citizenPatients, NHS_NUMBER_SYSTEM } from '../identity/citizens.js';
+import { purposeOf, sessionScopes } from '../identity/sessions.js';
+import { fhirAccessFor } from '../policy/fhir-policy.js';
 import { patientSummary, type PatientSummary } from './patients.js';
 import { authenticatePassword, findUser, type User } from '../identity/users.js';
 import { CLIENT_ASSERTION_ALGS, findClient, type OAuthClient } from './clients.js';
@@ -195,7 +197,7 @@ export async function registerOAuth(app: FastifyInstance, context: AppContext, o
   };
 
   /** The patients a user may pick: a citizen's own and proxied records; staff search by NHS number. */
-  const pickable = async (state: ConsentState, nhsNumber: string | undefined): Promise<{ patients: PatientSummary[]; searched: boolean }> => {
+  const pickable = async (state: ConsentState, nhsNumber: string | undefined, acting: RoleAssignment | undefined = state.acting): Promise<{ patients: PatientSummary[]; searched: boolean }> => {
     if (state.user.kind === 'citizen') {
       const mine = await citizenPatients(db(), state.user, new Date().toISOString().slice(0, 10));
       const ids = [...mine.ownPatients, ...mine.proxyPatients];
@@ -204,8 +206,18 @@ export async function registerOAuth(app: FastifyInstance, context: AppContext, o
     if (!nhsNumber) return { patients: [], searched: false };
     const digits = nhsNumber.replace(/\s+/g, '');
     if (!/^\d{10}$/.test(digits)) return { patients: [], searched: true };
-    const found = await findMatching(db(), 'Patient', [['identifier', `${NHS_NUMBER_SYSTEM}|${digits}`]], { baseUrl: 'urn:openics:internal', limit: 10 });
-    return { patients: (await Promise.all(found.map((f) => patientSummary(db(), f.id)))).filter((p): p is PatientSummary => p !== undefined), searched: true };
+    // Only patients the user may see in the role they act in (before they have chosen one, in any
+    // of their roles; the choice is checked again when the form is sent): a picker must not be a
+    // way to look up anyone's name and date of birth by NHS number.
+    const roles = acting ? [acting] : state.user.roles.filter((r) => r.role !== 'citizen');
+    const ids = new Set<string>();
+    for (const role of roles) {
+      const access: AccessContext = { kind: 'user', subject: state.user.id, display: state.user.displayName, role: role.role, organisation: role.organisation, scopes: sessionScopes(state.user), purpose: purposeOf(role.role) };
+      const policy = fhirAccessFor(access, db());
+      const found = await findMatching(db(), 'Patient', [['identifier', `${NHS_NUMBER_SYSTEM}|${digits}`]], { baseUrl: 'urn:openics:internal', limit: 10, rowFilter: policy.rowFilter });
+      for (const f of found) ids.add(f.id);
+    }
+    return { patients: (await Promise.all([...ids].map((id) => patientSummary(db(), id)))).filter((p): p is PatientSummary => p !== undefined), searched: true };
   };
 
   const renderConsent = async (reply: FastifyReply, state: ConsentState, values: { nhsNumber?: string | undefined; errors?: { text: string; href: string }[]; status?: number }): Promise<FastifyReply> => {
@@ -293,7 +305,7 @@ export async function registerOAuth(app: FastifyInstance, context: AppContext, o
     let patient = state.launch?.patient;
     if (state.needsPatient && !patient) {
       const chosen = field(request.body, 'patient');
-      const { patients } = await pickable(state, field(request.body, 'nhsNumber'));
+      const { patients } = await pickable(state, field(request.body, 'nhsNumber'), acting);
       if (chosen && patients.some((p) => p.id === chosen)) patient = chosen;
       else errors.push({ text: state.user.kind === 'citizen' ? 'Choose whose record the app may use' : 'Find the patient by NHS number and choose them', href: '#patient' });
     }

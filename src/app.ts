@@ -10,7 +10,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerAnalyticsRoutes } from './access/analytics/routes.js';
 import { registerAuditRoutes } from './access/audit/routes.js';
 import { registerAccess } from './access/identity/plugin.js';
-import { registerOAuth } from './access/oauth/routes.js';
+import { type OAuthOptions, registerOAuth } from './access/oauth/routes.js';
+import { SYSTEM_ACCESS } from './access/context.js';
 import { fhirAccessFor, restoreFhirAccess } from './access/policy/fhir-policy.js';
 import { registerPolicyRoutes } from './access/policy/routes.js';
 import { accessWriteHook } from './access/policy/write-hook.js';
@@ -54,9 +55,17 @@ export class AppContext {
 export interface AppOptions {
   logger: FastifyBaseLogger | false;
   context: AppContext;
+  /** OAuth's configuration (default: from the environment). */
+  oauth?: OAuthOptions;
+  /**
+   * 'policy' (the default, and the only choice `npm start` makes): the access policy decides
+   * what each caller sees. 'unrestricted': every FHIR request acts as OpenICS itself, for the
+   * FHIR module's own tests of FHIR semantics (the policy's tests run with it on).
+   */
+  fhirAccess?: 'policy' | 'unrestricted';
 }
 
-export async function buildApp({ logger, context }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ logger, context, oauth, fhirAccess = 'policy' }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     // Ajv reports every problem, not just the first, so a form or API client can fix them all at once.
@@ -96,7 +105,7 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   // Who is asking, and may they: before every module's routes, so that each is guarded. OAuth
   // (the authorisation server, SMART launch) comes next: it reads its own request bodies.
   await registerAccess(app, context);
-  await registerOAuth(app, context);
+  await registerOAuth(app, context, oauth);
 
   await registerStructureApi(app, context);
   await registerStructurePages(app, context);
@@ -110,7 +119,7 @@ export async function buildApp({ logger, context }: AppOptions): Promise<Fastify
   // hook keeps relationships, consents and sensitive labels in step with every write.
   await registerFhirApi(app, context, {
     operations: [registerCapabilityRoutes, registerBundleRoutes, registerEverythingRoutes, registerBulkRoutes, registerValidateRoutes],
-    accessFor: (request) => fhirAccessFor(request.access, context.db),
+    accessFor: (request) => fhirAccessFor(fhirAccess === 'policy' ? request.access : SYSTEM_ACCESS, context.db),
     restoreAccess: (state) => restoreFhirAccess(state, context.db),
     onWrite: accessWriteHook,
   });

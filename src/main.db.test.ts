@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMINISTRATOR, signInAt } from '../test/support/access.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -36,6 +37,14 @@ function start(env: Record<string, string>): Run {
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   return { child, output: () => output, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+}
+
+async function until(done: () => boolean, timeoutMs: number, say: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms: ${say()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 async function untilHealthy(url: string, run: Run, timeoutMs = 45_000): Promise<void> {
@@ -89,21 +98,31 @@ describe(`npm start (${SERVER_URL ? 'PostgreSQL server' : 'embedded PGlite'})`, 
     const url = `http://127.0.0.1:${port}`;
     const first = start({ ...databaseEnv, PORT: String(port) });
     await untilHealthy(url, first);
-    const ics = (await (await fetch(`${url}/api/ics`)).json()) as { ics: { code: string; practices: number }[] };
+    // The API needs sign-in: the demo's users are there from the first start.
+    expect((await fetch(`${url}/api/ics`)).status).toBe(401);
+    const admin = await signInAt(url, ADMINISTRATOR);
+    const ics = (await (await fetch(`${url}/api/ics`, { headers: admin.headers })).json()) as { ics: { code: string; practices: number }[] };
     expect(ics.ics).toEqual([expect.objectContaining({ code: 'QGH', practices: 80 })]);
     expect(first.output()).toContain('demo ICS (Herefordshire and Worcestershire, QGH) loaded');
     // Logs are structured JSON, one object a line.
     const ready = first.output().split('\n').find((l) => l.includes('OpenICS is ready'));
     expect(JSON.parse(ready ?? '{}')).toMatchObject({ level: 30, msg: 'OpenICS is ready' });
     // An edit made through the API survives a restart.
-    await fetch(`${url}/api/ics/QGH/bodies/QGH-board`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ quorum: 8 }) });
+    const patched = await fetch(`${url}/api/ics/QGH/bodies/QGH-board`, { method: 'PATCH', headers: { ...admin.headers, 'content-type': 'application/json' }, body: JSON.stringify({ quorum: 8 }) });
+    expect(patched.status).toBe(200);
+    // The synthetic residents load once the platform is ready: a nurse then sees her practice's patients.
+    await until(() => first.output().includes('demo residents loaded'), 150_000, () => first.output());
+    const nurse = await signInAt(url, 'priya.patel');
+    const patients = (await (await fetch(`${url}/fhir/Patient?_summary=count`, { headers: { ...nurse.headers, accept: 'application/fhir+json' } })).json()) as { total: number };
+    expect(patients.total).toBeGreaterThan(0);
     expect(await stop(first)).toBe(0);
     if (!SERVER_URL) expect(fs.existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
 
     const second = start({ ...databaseEnv, PORT: String(port) });
     await untilHealthy(url, second);
     expect(second.output()).not.toContain('demo ICS (Herefordshire and Worcestershire, QGH) loaded');
-    const board = (await (await fetch(`${url}/api/ics/QGH/bodies/QGH-board`)).json()) as { quorum: number };
+    const again = await signInAt(url, ADMINISTRATOR);
+    const board = (await (await fetch(`${url}/api/ics/QGH/bodies/QGH-board`, { headers: again.headers })).json()) as { quorum: number };
     expect(board.quorum).toBe(8);
 
     // A second instance on the same port stops with a clear message, not a stack trace.
@@ -111,8 +130,9 @@ describe(`npm start (${SERVER_URL ? 'PostgreSQL server' : 'embedded PGlite'})`, 
     expect(await clash.exited).toBe(1);
     expect(clash.output()).toContain(`openics: port ${port} is already in use`);
     expect(clash.output()).not.toMatch(/\n\s+at /);
+    expect(second.output()).not.toContain('demo residents loaded');
     expect(await stop(second)).toBe(0);
-  });
+  }, 300_000);
 
   it('refuses a bad PORT with exit code 2 and names the variable', async () => {
     const run = start({ ...databaseEnv, PORT: 'eighty' });

@@ -28,7 +28,7 @@ let client: Client;
 
 beforeAll(async () => {
   loadFhirDefinitions();
-  t = await startTestApp({ demo: 'none' });
+  t = await startTestApp({ demo: 'none', fhirAccess: 'unrestricted' });
   client = new Client({ baseUrl: `${t.url}/fhir` });
 });
 afterAll(async () => t.close());

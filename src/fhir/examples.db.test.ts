@@ -86,7 +86,7 @@ const valid: Example[] = [];
 
 beforeAll(async () => {
   loadFhirDefinitions();
-  t = await startTestApp({ demo: 'none' });
+  t = await startTestApp({ demo: 'none', fhirAccess: 'unrestricted' });
   fhirBase = `${t.url}/fhir`;
 });
 

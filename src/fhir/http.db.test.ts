@@ -23,7 +23,7 @@ let base: string;
 
 beforeAll(async () => {
   loadFhirDefinitions();
-  t = await startTestApp({ demo: 'none' });
+  t = await startTestApp({ demo: 'none', fhirAccess: 'unrestricted' });
   base = `${t.url}/fhir`;
 });
 afterAll(async () => t.close());

@@ -56,6 +56,12 @@ function hiddenField(html: string, name: string): string {
 export async function signIn(app: TestApp, username: string, acting?: { role: RoleCode; organisation: string }, password = DEMO_PASSWORD): Promise<SignedIn> {
   if (!hasSignIn(app)) return NOT_SIGNED_IN;
   await ensureDemoUsers(app);
+  return signInAt(app.url, username, acting, password);
+}
+
+/** Signs in at a running OpenICS (any process) whose users already exist; as signIn. */
+export async function signInAt(url: string, username: string, acting?: { role: RoleCode; organisation: string }, password = DEMO_PASSWORD): Promise<SignedIn> {
+  const app = { url };
   const form = await fetch(`${app.url}/sign-in`);
   const presession = cookiesFrom(form).join('; ');
   const csrf = hiddenField(await form.text(), '_csrf');

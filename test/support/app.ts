@@ -17,16 +17,17 @@ export interface TestApp {
 
 /**
  * demo: 'full' (default) loads the demo ICS with a year of governance, as on first start;
- * 'structure' only its structure (faster); 'none' an empty database.
+ * 'structure' only its structure (faster); 'none' an empty database. fhirAccess 'unrestricted':
+ * the FHIR API acts for OpenICS itself, for tests of FHIR semantics (see AppOptions).
  */
-export async function startTestApp(options: { demo?: 'full' | 'structure' | 'none' } = {}): Promise<TestApp> {
+export async function startTestApp(options: { demo?: 'full' | 'structure' | 'none'; fhirAccess?: 'policy' | 'unrestricted' } = {}): Promise<TestApp> {
   const database = await openTestDatabase();
   const demo = options.demo ?? 'full';
   if (demo === 'full') await loadDemo(database.db);
   if (demo === 'structure') await loadDemoIcs(database.db, 'test');
   const context = new AppContext();
   context.setDatabase(database.db);
-  const app = await buildApp({ logger: false, context });
+  const app = await buildApp({ logger: false, context, ...(options.fhirAccess ? { fhirAccess: options.fhirAccess } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

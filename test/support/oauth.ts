@@ -20,7 +20,7 @@ export interface OAuthTestApp {
 export async function startOAuthApp(db: Database, options: OAuthOptions & { withAccess?: boolean } = {}): Promise<OAuthTestApp> {
   const context = new AppContext();
   context.setDatabase(db);
-  const app = await buildApp({ logger: false, context });
+  const app = await buildApp({ logger: false, context, oauth: { config: options.config ?? { publicUrl: undefined, signingKey: undefined, external: [] } } });
   // Sign-in and sessions (A4), added here until app.ts registers them.
   if (options.withAccess && !app.hasDecorator('accessExternalSignIn')) await registerAccess(app, context);
   if (!app.hasRoute({ method: 'GET', url: '/.well-known/smart-configuration' })) await registerOAuth(app, context, { config: options.config ?? { publicUrl: undefined, signingKey: undefined, external: [] } });

@@ -15,6 +15,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { JWK } from 'jose';
+// Before oidc-provider itself: it warns about Node 20 when imported.
+import './quiet-runtime-warning.js';
 import Provider, { type Configuration, errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Database } from '../../core/db/database.js';
 import { createRenderer, type Renderer } from '../../web/render.js';

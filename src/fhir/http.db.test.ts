@@ -536,7 +536,7 @@ describe('limits and unknown paths', () => {
   });
 
   it('keeps its OperationOutcome errors to /fhir: the rest of the platform answers as before', async () => {
-    const response = await fetch(`${t.url}/api/no-such-thing`);
+    const response = await fetch(`${t.url}/no-such-thing`);
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).not.toMatch(/fhir/);
   });

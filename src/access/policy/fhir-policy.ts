@@ -411,7 +411,11 @@ export class FhirPolicy implements FhirAccessPolicy {
     }
     if (!check.resource) return;
     // The resident must be one the organisation cares for, or the record must make them so.
-    const establishes = relationshipsFrom(check.resource).some((r) => r.until === undefined && r.party.kind === 'organisation' && r.party.id === staff.organisation);
+    // (A Patient being created has no id yet; what it establishes does not depend on which.)
+    const candidate = check.resource.resourceType === 'Patient' && !check.resource.id ? { ...check.resource, id: 'new' } : check.resource;
+    // An ended relationship counts while it is recent, as it does for reading (windowMs).
+    const since = new Date(this.clock().getTime() - this.windowMs).toISOString();
+    const establishes = relationshipsFrom(candidate).some((r) => (r.until === undefined || r.until >= since) && r.party.kind === 'organisation' && r.party.id === staff.organisation);
     if (establishes) return;
     const sql = new SqlBuilder({ baseUrl: '' });
     const now = this.clock();

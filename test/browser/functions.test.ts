@@ -72,8 +72,8 @@ describe.skipIf(!CHROMIUM)('the functions and decisions map in Chromium', () => 
     expect(await specialised.locator('a', { hasText: 'Acute Provider Collaborative' }).getAttribute('href')).toBe('/ics/QGH/bodies/QGH-collaborative-acute');
     await expectAccessible('functions map after a delegation');
 
-    // The CSV download says the same.
-    const csv = await (await fetch(`${app.url}/api/ics/QGH/functions?format=csv`)).text();
+    // The CSV download says the same (fetched with the browser's session: the API needs sign-in).
+    const csv = await (await page.request.get(`${app.url}/api/ics/QGH/functions?format=csv`)).text();
     expect(csv).toContain('Agree the joint work plan for specialised acute services');
   });
 

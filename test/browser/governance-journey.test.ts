@@ -234,9 +234,10 @@ describe.skipIf(!CHROMIUM)('a board secretary runs governance in Chromium', () =
     // The staff download links serve each file.
     const pdfLink = await page.locator('#item-2 .openics-paper', { hasText: PDF_PAPER }).getByRole('link', { name: /Version 1/ }).getAttribute('href');
     expect(pdfLink).toMatch(/^\/api\/ics\/QGH\/governance\/papers\/[^/]+\/versions\/1$/);
-    const pdf = await fetch(`${app.url}${pdfLink ?? ''}`);
-    expect(pdf.headers.get('content-type')).toBe('application/pdf');
-    expect(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    // Fetched with the browser's own session, as following the link is: the API needs sign-in.
+    const pdf = await page.request.get(`${app.url}${pdfLink ?? ''}`);
+    expect(pdf.headers()['content-type']).toBe('application/pdf');
+    expect((await pdf.body()).subarray(0, 5).toString('latin1')).toBe('%PDF-');
 
     for (const title of [MARKDOWN_PAPER, PDF_PAPER]) {
       const published = await submit(page.getByRole('button', { name: `Publish ${title}, version 1` }));

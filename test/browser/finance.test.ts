@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEADER, signInBrowser } from '../support/access.js';
+import { LEADER, type SignedIn, signIn, signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
 import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
 
@@ -20,12 +20,15 @@ describe.skipIf(!CHROMIUM)('the finance lead’s journey in Chromium', () => {
   let app: TestApp;
   let browser: Browser;
   let page: Page;
+  /** The finance lead's session for the API calls the test makes itself (the API needs sign-in). */
+  let leader: SignedIn;
 
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     page = await browser.newPage({ viewport: DESKTOP });
     cspViolations(page);
     await signInBrowser(page, app, LEADER);
+    leader = await signIn(app, LEADER);
   });
 
   afterAll(async () => {
@@ -121,7 +124,7 @@ describe.skipIf(!CHROMIUM)('the finance lead’s journey in Chromium', () => {
 
     // Need indices and target budgets, as the API computes them.
     const id = new URL(page.url()).searchParams.get('scenario') ?? '';
-    const api = (await (await fetch(`${app.url}/api/ics/QGH/finance/scenarios/${encodeURIComponent(id)}`)).json()) as {
+    const api = (await (await fetch(`${app.url}/api/ics/QGH/finance/scenarios/${encodeURIComponent(id)}`, { headers: leader.headers })).json()) as {
       places: { name: string; index: Record<string, number> }[];
       streams: { stream: string; places: { name: string; target: number; current: number }[] }[];
     };
@@ -213,7 +216,7 @@ describe.skipIf(!CHROMIUM)('the finance lead’s journey in Chromium', () => {
     expect(refused.status()).toBe(422);
     expect(await text('.nhsuk-error-summary')).toContain('Row 3, column C (place): “Atlantis” is not one of the ICS’s places');
     await check('import-mistake');
-    const budgets = (await (await fetch(`${app.url}/api/ics/QGH/finance/place-budgets?year=2025`)).json()) as { budgets: { placeId: string; stream: string; amount: number }[] };
+    const budgets = (await (await fetch(`${app.url}/api/ics/QGH/finance/place-budgets?year=2025`, { headers: leader.headers })).json()) as { budgets: { placeId: string; stream: string; amount: number }[] };
     expect(budgets.budgets.find((b) => b.placeId === 'QGH-E06000019' && b.stream === 'core_services')?.amount).not.toBe(380_000_000);
   });
 

@@ -97,7 +97,11 @@ describe.skipIf(!CHROMIUM)('signing in and out in Chromium', () => {
     await page.goto(`${app.url}/ics/QGH`);
     await Promise.all([page.waitForURL((url) => url.pathname === '/sign-in'), page.getByRole('button', { name: 'Sign out' }).click()]);
     expect(await page.locator('main').innerText()).toContain('You have signed out.');
+    // The sign-in page names nobody and has no "Sign in" link to itself; other pages offer it again.
+    expect(await page.locator('.nhsuk-header__account').count()).toBe(0);
+    await page.goto(`${app.url}/`);
     expect(await header()).toContain('Sign in');
+    expect(await header()).not.toContain('Aisha Rahman');
     await page.goto(`${app.url}/ics/QGH`);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
   });

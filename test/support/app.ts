@@ -28,11 +28,9 @@ export async function startTestApp(options: { demo?: 'full' | 'structure' | 'non
   const context = new AppContext();
   context.setDatabase(database.db);
   const app = await buildApp({ logger: false, context, ...(options.fhirAccess ? { fhirAccess: options.fhirAccess } : {}) });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = await listenLocally(app);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     app,
     database,
     async close() {
@@ -40,6 +38,13 @@ export async function startTestApp(options: { demo?: 'full' | 'structure' | 'non
       await database.close();
     },
   };
+}
+
+/** Listens on a free port of 127.0.0.1; returns the app's base URL. */
+export async function listenLocally(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }
 
 /** `headers`: e.g. a signed-in user's (test/support/access.ts). */

@@ -14,18 +14,16 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAnalyticsRoutes } from '../../src/access/analytics/routes.js';
 import type { UnusualAccessConfig } from '../../src/access/audit/config.js';
 import { registerAuditRoutes } from '../../src/access/audit/routes.js';
-import { ANONYMOUS, type AccessContext } from '../../src/access/context.js';
+import type { AccessContext } from '../../src/access/context.js';
 import { AppContext } from '../../src/app.js';
 import { registerErrorHandling } from '../../src/core/http/errors.js';
 import { NHSUK_ASSETS, WEB_STATIC } from '../../src/web/render.js';
 import { loadDemoIcs } from '../../src/structure/commands.js';
+import { listenLocally } from './app.js';
 import { openTestDatabase, type TestDatabase } from './database.js';
+import { accessFromTestHeader } from './test-access.js';
 
-export const TEST_ACCESS_HEADER = 'x-openics-test-access';
-
-export function accessHeader(access: AccessContext): Record<string, string> {
-  return { [TEST_ACCESS_HEADER]: Buffer.from(JSON.stringify(access)).toString('base64') };
-}
+export { TEST_ACCESS_HEADER, accessHeader } from './test-access.js';
 
 export interface AuditTestApp {
   url: string;
@@ -46,18 +44,15 @@ export async function startAuditTestApp(options: { today?: string; unusual?: Unu
   await app.register(fastifyStatic, { root: WEB_STATIC, prefix: '/static/', decorateReply: false });
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (request) => {
-      const header = request.headers[TEST_ACCESS_HEADER];
-      (request as unknown as { access: AccessContext }).access = typeof header === 'string' ? (JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as AccessContext) : ANONYMOUS;
+      (request as unknown as { access: AccessContext }).access = accessFromTestHeader(request);
     });
     const today = options.today;
     await registerAuditRoutes(scope, context, { ...(today ? { today: () => today } : {}), ...(options.unusual ? { unusual: options.unusual } : {}) });
     await registerAnalyticsRoutes(scope, context);
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = await listenLocally(app);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     app,
     database,
     async close() {

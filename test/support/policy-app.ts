@@ -12,7 +12,7 @@
  */
 import fastifyFormbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ANONYMOUS, type AccessContext } from '../../src/access/context.js';
+import type { AccessContext } from '../../src/access/context.js';
 import { type PolicyOptions, fhirAccessFor, restoreFhirAccess } from '../../src/access/policy/fhir-policy.js';
 import { registerPolicyRoutes } from '../../src/access/policy/routes.js';
 import { accessWriteHook } from '../../src/access/policy/write-hook.js';
@@ -26,13 +26,11 @@ import { registerEverythingRoutes } from '../../src/fhir/everything.js';
 import { registerFhirApi } from '../../src/fhir/http.js';
 import { FhirStore } from '../../src/fhir/store.js';
 import { registerValidateRoutes } from '../../src/fhir/validate-operation.js';
+import { listenLocally } from './app.js';
 import { openTestDatabase, type TestDatabase } from './database.js';
+import { accessFromTestHeader } from './test-access.js';
 
-export const TEST_ACCESS_HEADER = 'x-openics-test-access';
-
-export function accessHeader(access: AccessContext): Record<string, string> {
-  return { [TEST_ACCESS_HEADER]: Buffer.from(JSON.stringify(access)).toString('base64') };
-}
+export { TEST_ACCESS_HEADER, accessHeader } from './test-access.js';
 
 export interface PolicyTestApp {
   url: string;
@@ -53,8 +51,7 @@ export async function startPolicyTestApp(options: { policy?: PolicyOptions; bulk
   await app.register(fastifyFormbody);
   app.decorateRequest('access', null as unknown as AccessContext);
   app.addHook('onRequest', async (request) => {
-    const header = request.headers[TEST_ACCESS_HEADER];
-    request.access = typeof header === 'string' ? (JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as AccessContext) : ANONYMOUS;
+    request.access = accessFromTestHeader(request);
   });
   await registerFhirApi(app, context, {
     operations: [registerCapabilityRoutes, registerBundleRoutes, registerEverythingRoutes, bulkRoutes({ fileLimit: 50, batchSize: 7, groupChunk: 2, ...options.bulk }), registerValidateRoutes],
@@ -63,11 +60,9 @@ export async function startPolicyTestApp(options: { policy?: PolicyOptions; bulk
     onWrite: accessWriteHook,
   });
   await registerPolicyRoutes(app, context, options.breakGlassHours !== undefined ? { breakGlassHours: options.breakGlassHours } : {});
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = await listenLocally(app);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     app,
     database,
     store: new FhirStore(database.db, { onWrite: accessWriteHook }),

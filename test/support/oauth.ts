@@ -7,8 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppContext, buildApp } from '../../src/app.js';
 import type { Database } from '../../src/core/db/database.js';
-import { registerAccess } from '../../src/access/identity/plugin.js';
-import { registerOAuth, type OAuthOptions } from '../../src/access/oauth/routes.js';
+import type { OAuthOptions } from '../../src/access/oauth/routes.js';
+import { listenLocally } from './app.js';
 
 export interface OAuthTestApp {
   url: string;
@@ -17,17 +17,11 @@ export interface OAuthTestApp {
 }
 
 /** The platform with the OAuth routes (added here until app.ts registers them), and with `withAccess` sign-in and sessions, listening on 127.0.0.1. */
-export async function startOAuthApp(db: Database, options: OAuthOptions & { withAccess?: boolean } = {}): Promise<OAuthTestApp> {
+export async function startOAuthApp(db: Database, options: OAuthOptions = {}): Promise<OAuthTestApp> {
   const context = new AppContext();
   context.setDatabase(db);
   const app = await buildApp({ logger: false, context, oauth: { config: options.config ?? { publicUrl: undefined, signingKey: undefined, external: [] } } });
-  // Sign-in and sessions (A4), added here until app.ts registers them.
-  if (options.withAccess && !app.hasDecorator('accessExternalSignIn')) await registerAccess(app, context);
-  if (!app.hasRoute({ method: 'GET', url: '/.well-known/smart-configuration' })) await registerOAuth(app, context, { config: options.config ?? { publicUrl: undefined, signingKey: undefined, external: [] } });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };
+  return { url: await listenLocally(app), app, close: () => app.close() };
 }
 
 export interface BrowserResponse {

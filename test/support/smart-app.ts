@@ -27,7 +27,7 @@ import { registerFhirApi } from '../../src/fhir/http.js';
 import { FhirStore } from '../../src/fhir/store.js';
 import { loadDemoIcs } from '../../src/structure/commands.js';
 import { NHSUK_ASSETS, WEB_STATIC } from '../../src/web/render.js';
-import type { TestApp } from './app.js';
+import { listenLocally, type TestApp } from './app.js';
 import { openTestDatabase } from './database.js';
 
 export interface SmartTestApp extends TestApp {
@@ -63,9 +63,7 @@ export async function startSmartTestApp(): Promise<SmartTestApp> {
   });
   await registerPolicyRoutes(app, context);
   await registerOAuth(app, context, { config: { publicUrl: undefined, signingKey: undefined, external: [] } });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const url = await listenLocally(app);
   await loadOAuthDemo(db, { appOrigin: url });
   return {
     url,

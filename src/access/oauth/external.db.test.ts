@@ -63,7 +63,7 @@ beforeAll(async () => {
   const address = idp.address();
   idpUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-  server = await startOAuthApp(database.db, { withAccess: true, config: { publicUrl: undefined, signingKey: undefined, external: [providerConfig('staff'), providerConfig('citizen')] } });
+  server = await startOAuthApp(database.db, { config: { publicUrl: undefined, signingKey: undefined, external: [providerConfig('staff'), providerConfig('citizen')] } });
   const provider = new Provider(idpUrl, {
     clients: (['staff', 'citizen'] as const).map((audience) => ({
       client_id: `openics-${audience}`,

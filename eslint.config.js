@@ -40,15 +40,16 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
     },
   },
-  // Dependencies point one way (ARCHITECTURE.md): core ← web ← fhir ← structure ← governance ← finance.
+  // Dependencies point one way (ARCHITECTURE.md): core ← web ← fhir ← structure ← synthetic ← access ← record ← governance ← finance.
   // A module may use the AppContext type from app.ts, but never import app.ts, main.ts or demo.ts.
   ...boundaries([
-    ['src/core/**/*.ts', ['web', 'fhir', 'structure', 'synthetic', 'access', 'governance', 'finance', 'cli']],
-    ['src/web/**/*.ts', ['fhir', 'structure', 'synthetic', 'access', 'governance', 'finance', 'cli']],
-    ['src/fhir/**/*.ts', ['structure', 'synthetic', 'access', 'governance', 'finance', 'cli']],
-    ['src/structure/**/*.ts', ['synthetic', 'access', 'governance', 'finance', 'cli']],
-    ['src/synthetic/**/*.ts', ['access', 'governance', 'finance', 'cli']],
-    ['src/access/**/*.ts', ['governance', 'finance', 'cli']],
+    ['src/core/**/*.ts', ['web', 'fhir', 'structure', 'synthetic', 'access', 'record', 'governance', 'finance', 'cli']],
+    ['src/web/**/*.ts', ['fhir', 'structure', 'synthetic', 'access', 'record', 'governance', 'finance', 'cli']],
+    ['src/fhir/**/*.ts', ['structure', 'synthetic', 'access', 'record', 'governance', 'finance', 'cli']],
+    ['src/structure/**/*.ts', ['synthetic', 'access', 'record', 'governance', 'finance', 'cli']],
+    ['src/synthetic/**/*.ts', ['access', 'record', 'governance', 'finance', 'cli']],
+    ['src/access/**/*.ts', ['record', 'governance', 'finance', 'cli']],
+    ['src/record/**/*.ts', ['governance', 'finance', 'cli']],
     ['src/governance/**/*.ts', ['finance', 'cli']],
     ['src/finance/**/*.ts', ['cli']],
   ]),

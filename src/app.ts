@@ -14,7 +14,6 @@ import { type OAuthOptions, registerOAuth } from './access/oauth/routes.js';
 import { SYSTEM_ACCESS } from './access/context.js';
 import { fhirAccessFor, restoreFhirAccess } from './access/policy/fhir-policy.js';
 import { registerPolicyRoutes } from './access/policy/routes.js';
-import { accessWriteHook } from './access/policy/write-hook.js';
 import type { Database } from './core/db/database.js';
 import { UserError } from './core/errors.js';
 import { registerErrorHandling } from './core/http/errors.js';
@@ -23,13 +22,16 @@ import { registerFinancePages } from './finance/pages.js';
 import { registerBulkRoutes } from './fhir/bulk.js';
 import { registerBundleRoutes } from './fhir/bundle.js';
 import { registerCapabilityRoutes } from './fhir/capability.js';
-import { registerEverythingRoutes } from './fhir/everything.js';
 import { registerFhirApi } from './fhir/http.js';
 import { registerValidateRoutes } from './fhir/validate-operation.js';
 import { registerGovernanceApi } from './governance/api.js';
 import { registerGovernanceFeeds } from './governance/feeds.js';
 import { registerGovernancePages } from './governance/pages.js';
 import { registerGovernancePublicPages } from './governance/public-pages.js';
+import { partnerFeedHook } from './record/feeds/session.js';
+import { recordFhirOperations } from './record/fhir-operations.js';
+import { registerRecord } from './record/register.js';
+import { recordWriteHook } from './record/write-hook.js';
 import { registerStructureApi } from './structure/api.js';
 import { registerStructurePages } from './structure/pages.js';
 import { NHSUK_ASSETS, WEB_STATIC } from './web/render.js';
@@ -115,16 +117,20 @@ export async function buildApp({ logger, context, oauth, fhirAccess = 'policy' }
   await registerGovernanceFeeds(app, context);
   await registerFinanceApi(app, context);
   await registerFinancePages(app, context);
-  // Patient data: the access policy is applied inside the FHIR store's queries, and its write
-  // hook keeps relationships, consents and sensitive labels in step with every write.
+  // Patient data: the access policy is applied inside the FHIR store's queries; the write hook
+  // keeps the policy's relationships, consents and labels, and the master patient index, in step
+  // with every write.
   await registerFhirApi(app, context, {
-    operations: [registerCapabilityRoutes, registerBundleRoutes, registerEverythingRoutes, registerBulkRoutes, registerValidateRoutes],
+    operations: [registerCapabilityRoutes, registerBundleRoutes, registerBulkRoutes, registerValidateRoutes, ...recordFhirOperations],
     accessFor: (request) => fhirAccessFor(fhirAccess === 'policy' ? request.access : SYSTEM_ACCESS, context.db),
     restoreAccess: (state) => restoreFhirAccess(state, context.db),
-    onWrite: accessWriteHook,
+    onWrite: recordWriteHook,
+    // Partner feeds: each backend client's write is a message with provenance; a refused one is a dead letter.
+    feed: partnerFeedHook(() => context.db),
   });
   await registerPolicyRoutes(app, context);
   await registerAuditRoutes(app, context);
   await registerAnalyticsRoutes(app, context);
+  await registerRecord(app, context);
   return app;
 }

@@ -7,13 +7,16 @@
  */
 import { loadAccessDemo } from './access/identity/demo.js';
 import { loadOAuthDemo } from './access/oauth/demo.js';
-import { accessWriteHook } from './access/policy/write-hook.js';
 import { type Database, withinTransaction } from './core/db/database.js';
 import { loadFinanceDemo } from './finance/demo.js';
 import { loadGovernanceDemo } from './governance/demo.js';
+import { loadDemoDocuments } from './record/documents/index-documents.js';
+import { loadPdsStandIn } from './record/pds/index.js';
+import { recordWriteHook } from './record/write-hook.js';
 import { DEMO_ICS } from './structure/demo.js';
 import { loadDemoIcs } from './structure/commands.js';
 import { loadSyntheticDemo } from './synthetic/demo.js';
+import type { Resident } from './synthetic/model.js';
 
 export interface DemoOptions {
   now?: Date;
@@ -38,8 +41,7 @@ export async function loadDemo(db: Database, options: DemoOptions = {}): Promise
     await loadFinanceDemo(scoped, DEMO_ICS);
     await loadAccessDemo(scoped);
     await loadOAuthDemo(scoped, options.appOrigin !== undefined ? { appOrigin: options.appOrigin } : {});
-    // Through the access policy's write hook, so relationships, consents and labels are known.
-    if (options.residents ?? false) await loadSyntheticDemo(scoped, { onWrite: accessWriteHook });
+    if (options.residents ?? false) await loadResidents(scoped);
     return true;
   });
 }
@@ -53,6 +55,20 @@ export async function loadDemo(db: Database, options: DemoOptions = {}): Promise
 export async function loadDemoResidents(db: Database): Promise<{ residents: number; resources: number; ms: number } | undefined> {
   const { rows } = await db.query("SELECT 1 FROM fhir_patient_resource WHERE resource_type = 'Patient' LIMIT 1");
   if (rows.length > 0) return undefined;
-  const result = await db.transaction((tx) => loadSyntheticDemo(withinTransaction(tx, db.engine), { onWrite: accessWriteHook }));
+  const result = await db.transaction((tx) => loadResidents(withinTransaction(tx, db.engine)));
   return { residents: result.residents, resources: result.resources, ms: Math.round(result.ms) };
+}
+
+/**
+ * The residents' records through the platform's write hook (so relationships, consents, labels
+ * and the master patient index's links are known), their true demographics into the stand-in
+ * of the national demographics service (PDS), and the acute trusts' discharge summaries indexed
+ * as DocumentReferences.
+ */
+async function loadResidents(db: Database): Promise<{ residents: number; resources: number; ms: number }> {
+  const residents: Resident[] = [];
+  const result = await loadSyntheticDemo(db, { onWrite: recordWriteHook, onResident: (resident) => residents.push(resident) });
+  await loadPdsStandIn(db, residents);
+  await loadDemoDocuments(db);
+  return result;
 }

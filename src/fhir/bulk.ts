@@ -598,6 +598,8 @@ export interface ImportOptions {
   profile?: ImportProfile;
   /** Refresh the planner's statistics of tables the import grew by a tenth or more (default true). */
   analyze?: boolean;
+  /** Each line's resource as it is to be stored (a partner feed sets meta.source), before it is checked. */
+  prepare?: ((resource: Resource) => Resource) | undefined;
 }
 
 interface PreparedLine {
@@ -672,7 +674,7 @@ export async function importNdjson(store: FhirStore, input: AsyncIterable<string
     if (lineNo % 64 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') continue;
-    const prepared = prepareLine(store, text, lineNo, profile);
+    const prepared = prepareLine(store, text, lineNo, profile, options.prepare);
     if ('issues' in prepared) {
       fail(lineNo, prepared.issues);
       continue;
@@ -708,11 +710,12 @@ async function analyzeGrownTables(db: Queryable, families: readonly TableFamily[
   if (grown.length) await db.query(`ANALYZE ${grown.join(', ')}`);
 }
 
-function prepareLine(store: FhirStore, text: string, line: number, profile: ImportProfile | undefined): PreparedLine | { issues: Issue[] } {
+function prepareLine(store: FhirStore, text: string, line: number, profile: ImportProfile | undefined, prepare: ImportOptions['prepare']): PreparedLine | { issues: Issue[] } {
   let t = performance.now();
   let value: unknown;
   try {
     value = JSON.parse(text);
+    if (prepare && typeof value === 'object' && value !== null && !Array.isArray(value)) value = prepare(value as Resource);
   } catch (error) {
     return { issues: [{ severity: 'error', code: 'structure', diagnostics: `Not valid JSON: ${error instanceof Error ? error.message : String(error)}` }] };
   } finally {
@@ -967,10 +970,20 @@ function registerBulk(routes: FhirRoutes, settings: BulkSettings): void {
     const access = await begin(request, 'import', undefined, '$import');
     const body = request.body;
     if (typeof body !== 'string') throw FhirError.of(415, 'not-supported', '$import takes NDJSON, one resource per line: send Content-Type application/fhir+ndjson');
-    const result = await importNdjson(access.store, body, { maxErrors: 1000 });
+    const feed = access.feed;
+    const result = await importNdjson(access.store, body, { maxErrors: feed ? Number.POSITIVE_INFINITY : 1000, prepare: feed ? (resource) => feed.prepare(resource) : undefined });
     await access.done({ detail: `${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged, ${result.failed} failed` });
     const landed = result.created + result.updated + result.unchanged;
     if (landed === 0 && result.failed === 0) throw invalid('The body has no lines: send one FHIR resource per line');
+    if (feed && result.failed > 0) {
+      // The lines that failed, as NDJSON of their own, with the outcome naming each by its new line number.
+      const failedLines = new Map(result.errors.map((e, i) => [e.line, i + 1]));
+      const kept: string[] = [];
+      let lineNo = 0;
+      for (const line of body.split('\n')) if (failedLines.has(++lineNo)) kept.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+      const renumbered = { ...result, errors: result.errors.map((e) => ({ ...e, line: failedLines.get(e.line) as number })) };
+      await feed.rejected(landed === 0 ? 400 : 422, importOutcome(renumbered), kept.join('\n'));
+    }
     return sendResource(request, reply, landed === 0 ? 400 : 200, importOutcome(result));
   });
 }

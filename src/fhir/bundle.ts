@@ -22,9 +22,10 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Bundle, BundleEntry, BundleEntryRequest, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Queryable } from '../core/db/database.js';
 import { type FhirAccessEvent, FhirAccessDenied, entryInteraction, searchWhat } from './access.js';
 import { isResourceType } from './definitions.js';
-import { type FhirRouteRegistrar, baseUrl, historyBundle, preference, sendResource } from './http.js';
+import { type FhirRequestAccess, type FhirRouteRegistrar, baseUrl, historyBundle, preference, sendResource } from './http.js';
 import { FhirError, type Issue, informational, invalid, operationOutcome } from './outcome.js';
 import { findMatching, searchResources } from './search/execute.js';
 import { parseSearchRequest } from './search/parse.js';
@@ -44,6 +45,10 @@ export interface BundleOptions {
   onUnexpectedError?: ((error: unknown) => void) | undefined;
   /** Told of each batch entry the access policy refused, for the audit trail (a transaction throws the refusal instead). */
   onRefused?: ((event: FhirAccessEvent) => void) | undefined;
+  /** Each entry's resource as it is to be stored (a partner feed sets meta.source), before it is checked. */
+  prepare?: ((resource: Resource) => Resource) | undefined;
+  /** A transaction's last step inside its database transaction, after every entry succeeded (a feed's provenance). */
+  beforeCommit?: ((q: Queryable) => Promise<void>) | undefined;
 }
 
 export interface CheckedBundle {
@@ -149,18 +154,19 @@ export async function processBundle(store: FhirStore, bundle: unknown, options: 
 
 /** All or nothing, in one database transaction; throws the first failing entry's FhirError. */
 export async function processTransaction(store: FhirStore, entries: readonly BundleEntry[], options: BundleOptions): Promise<Bundle> {
-  const works = entries.map((entry, index) => newWork(entry, index));
+  const works = entries.map((entry, index) => newWork(entry, index, options.prepare));
   const run = new Run(true, options);
   for (const work of works) run.guard(work, undefined, () => (work.target = parseTarget(work, options.baseUrl)));
   return store.inTransaction(async (tx) => {
     await run.process(tx, works);
+    await options.beforeCommit?.(tx.db);
     return responseBundle('transaction-response', works, options);
   });
 }
 
 /** Each entry on its own: a failure becomes that entry's response. */
 export async function processBatch(store: FhirStore, entries: readonly BundleEntry[], options: BundleOptions): Promise<Bundle> {
-  const works = entries.map((entry, index) => newWork(entry, index));
+  const works = entries.map((entry, index) => newWork(entry, index, options.prepare));
   const run = new Run(false, options);
   for (const work of works) run.guard(work, undefined, () => (work.target = parseTarget(work, options.baseUrl)));
   await run.process(store, works);
@@ -174,29 +180,45 @@ export const registerBundleRoutes: FhirRouteRegistrar = (routes) => {
     const access = await routes.begin(request, kind, undefined, `Bundle (${kind})`);
     const prefer = preference(request, 'return');
     const refusals: FhirAccessEvent[] = [];
+    const feed = access.feed;
+    if (feed && kind === 'transaction') feed.hold();
     const result = await processBundle(access.store, request.body, {
       baseUrl: baseUrl(request),
       preferReturn: prefer === 'minimal' || prefer === 'OperationOutcome' ? prefer : 'representation',
       onUnexpectedError: (error) => request.log.error({ err: error }, 'FHIR batch entry failed'),
       onRefused: (event) => refusals.push(event),
+      prepare: feed ? (resource) => feed.prepare(resource) : undefined,
+      beforeCommit: feed ? (q) => feed.release(q) : undefined,
     });
     for (const event of refusals) await access.record(event);
+    if (feed && kind === 'batch') await keepFailedEntries(feed, request.body as Bundle, result);
     await access.done();
     return sendResource(request, reply, 200, result);
   });
 };
 
+/** A feed's batch entries that were refused (4xx), kept as a batch of their own with their outcomes. */
+async function keepFailedEntries(feed: NonNullable<FhirRequestAccess['feed']>, sent: Bundle, result: Bundle): Promise<void> {
+  const failed = (result.entry ?? []).flatMap((e, i) => (/^4/.test(e.response?.status ?? '') ? [i] : []));
+  if (failed.length === 0) return;
+  const issues = failed.flatMap((i) => ((result.entry?.[i]?.response?.outcome)?.issue ?? []).map((issue) => ({ ...issue, diagnostics: `Bundle.entry[${i}]: ${issue.diagnostics ?? ''}` })));
+  const status = Number((result.entry?.[failed[0] as number]?.response?.status ?? '400').slice(0, 3));
+  const body: Bundle = { resourceType: 'Bundle', type: 'batch', entry: failed.map((i) => sent.entry?.[i] as BundleEntry) };
+  await feed.rejected(status, { resourceType: 'OperationOutcome', issue: issues }, JSON.stringify(body));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Processing
 
-function newWork(entry: BundleEntry, index: number): Work {
+function newWork(entry: BundleEntry, index: number, prepare?: (resource: Resource) => Resource): Work {
   const request = entry.request as BundleEntryRequest;
+  const resource = entry.resource && prepare && request.method !== 'PATCH' && typeof entry.resource === 'object' ? prepare(entry.resource) : entry.resource;
   return {
     index,
     method: request.method,
     request,
     fullUrl: entry.fullUrl,
-    resource: entry.resource as unknown as Record<string, unknown> | undefined,
+    resource: resource as unknown as Record<string, unknown> | undefined,
     target: undefined,
     id: undefined,
     matched: undefined,

@@ -32,11 +32,20 @@ export function isServedSearchParam(def: SearchParamDefinition): boolean {
 
 const OPERATIONS = {
   everything: { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
+  summary: { name: 'summary', definition: 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary', documentation: 'The International Patient Summary (IPS document Bundle) of the Patient and the Patients linked with it' },
   validate: { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
   export: { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
   patientExport: { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export' },
   groupExport: { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export' },
 } satisfies Record<string, CapabilityStatementRestResourceOperation>;
+
+/**
+ * Operations another module may register (the shared care record's $summary): listed only when
+ * their route is there, so the statement says what this server serves.
+ */
+const OPTIONAL_OPERATIONS: ReadonlyArray<{ type: string; route: string; operation: CapabilityStatementRestResourceOperation }> = [
+  { type: 'Patient', route: '/Patient/:id/$summary', operation: OPERATIONS.summary },
+];
 
 function searchParamEntry(def: SearchParamDefinition): CapabilityStatementRestResourceSearchParam {
   return { name: def.code, definition: def.url, type: def.type, ...(def.description ? { documentation: def.description } : {}) };
@@ -55,9 +64,9 @@ function revIncludes(types: readonly string[]): Map<string, string[]> {
   return out;
 }
 
-function resourceEntry(type: CapabilityStatementRestResource['type'], revinclude: readonly string[]): CapabilityStatementRestResource {
+function resourceEntry(type: CapabilityStatementRestResource['type'], revinclude: readonly string[], optional: readonly CapabilityStatementRestResourceOperation[]): CapabilityStatementRestResource {
   const params = [...searchParamsOf(type).values()].filter(isServedSearchParam);
-  const operations: CapabilityStatementRestResourceOperation[] = [OPERATIONS.validate];
+  const operations: CapabilityStatementRestResourceOperation[] = [OPERATIONS.validate, ...optional];
   if (type === 'Patient') operations.unshift(OPERATIONS.everything, OPERATIONS.patientExport);
   if (type === 'Group') operations.unshift(OPERATIONS.groupExport);
   return {
@@ -77,14 +86,21 @@ function resourceEntry(type: CapabilityStatementRestResource['type'], revinclude
   };
 }
 
-export function buildCapabilityStatement(base: string, date = new Date()): CapabilityStatement {
+/** `served`: the routes of the optional operations (OPTIONAL_OPERATIONS) that are registered. */
+export function buildCapabilityStatement(base: string, date = new Date(), served: ReadonlySet<string> = new Set()): CapabilityStatement {
   const types = resourceTypes();
   const reverse = revIncludes(types);
   const systemParams = [...searchParamsOf('Patient').values()].filter((def) => def.url.startsWith(RESOURCE_PARAM_PREFIX) && isServedSearchParam(def));
   const rest: CapabilityStatementRest = {
     mode: 'server',
     documentation: 'FHIR R4 RESTful API of OpenICS. JSON only; JSON Patch for PATCH.',
-    resource: types.map((type) => resourceEntry(type as CapabilityStatementRestResource['type'], reverse.get(type) ?? [])),
+    resource: types.map((type) =>
+      resourceEntry(
+        type as CapabilityStatementRestResource['type'],
+        reverse.get(type) ?? [],
+        OPTIONAL_OPERATIONS.filter((o) => o.type === type && served.has(o.route)).map((o) => o.operation),
+      ),
+    ),
     interaction: (['transaction', 'batch', 'history-system', 'search-system'] as const).map((code) => ({ code })),
     searchParam: systemParams.map(searchParamEntry),
     operation: [OPERATIONS.export, { name: 'import', definition: `${base}/OperationDefinition/import`, documentation: 'Loads NDJSON files of resources in bulk' }],
@@ -111,21 +127,27 @@ export function buildCapabilityStatement(base: string, date = new Date()): Capab
 const cache = new Map<string, CapabilityStatement>();
 const CACHED_BASES = 8;
 
-function capabilityFor(base: string): CapabilityStatement {
-  let statement = cache.get(base);
+function capabilityFor(base: string, served: ReadonlySet<string>): CapabilityStatement {
+  // Keyed by what is served too: two apps in one process (tests) may register different operations.
+  const key = `${base} ${[...served].join(' ')}`;
+  let statement = cache.get(key);
   if (!statement) {
-    statement = buildCapabilityStatement(base);
+    statement = buildCapabilityStatement(base, new Date(), served);
     if (cache.size >= CACHED_BASES) cache.delete(cache.keys().next().value as string);
-    cache.set(base, statement);
+    cache.set(key, statement);
   }
   return statement;
 }
 
 export const registerCapabilityRoutes: FhirRouteRegistrar = ({ app }) => {
+  // Asked at the first request, when every operation has registered its routes.
+  let served: ReadonlySet<string> | undefined;
+  const servedOperations = (): ReadonlySet<string> =>
+    (served ??= new Set(OPTIONAL_OPERATIONS.filter((o) => app.hasRoute({ method: 'GET', url: `${app.prefix}${o.route}` })).map((o) => o.route)));
   app.get('/metadata', { schema: { hide: true } }, async (request: FastifyRequest, reply: FastifyReply) => {
     const mode = (request.query as Record<string, unknown>).mode;
     if (mode === 'terminology') throw FhirError.of(400, 'not-supported', 'This server has no terminology service, so it has no TerminologyCapabilities');
     if (mode !== undefined && mode !== 'full' && mode !== 'normative') throw FhirError.of(400, 'invalid', 'mode must be full, normative or terminology', 'mode');
-    return sendResource(request, reply, 200, capabilityFor(baseUrl(request)));
+    return sendResource(request, reply, 200, capabilityFor(baseUrl(request), servedOperations()));
   });
 };

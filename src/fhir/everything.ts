@@ -17,6 +17,12 @@
  * page through a stable order (the Patient, then compartment resources by type and key, then
  * the referenced shared resources). Shared resources are found from the compartment resources in
  * the date range, whatever `_type` and `_since` return.
+ *
+ * Linked Patients: a module above (the shared care record's master patient index) may say which
+ * other Patients are the same person (`EverythingLinkage`, through `everythingRoutes`). The
+ * compartment is then the union of every linked Patient's compartments, each still filtered by
+ * the caller's access rule row by row. Without it (`registerEverythingRoutes`) it is the one
+ * Patient's.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleLink, Parameters as FhirParameters, Resource } from '@medplum/fhirtypes';
@@ -70,7 +76,7 @@ function sharedTypes(): string[] {
 /**
  * The statement listing members (no content): `source` selects candidate rows of
  * fhir_patient_resource r; the rest adds the date filter, the shared resources they reference,
- * and the output filters. $1 patient id, $2 patient key, $3 (type param) pairs, $4 base URL
+ * and the output filters. $1 patient ids, $2 their patient keys, $3 (type param) pairs, $4 base URL
  * (bound first in `sql`). The caller's access rule applies to the candidates and to the shared
  * resources alike.
  */
@@ -116,25 +122,41 @@ function localReference(alias: string, base: string): string {
   return `(${alias}.target_url IS NULL OR left(${alias}.target_url, length(${base}) + 1) = ${base} || '/')`;
 }
 
-/** In the compartment: reference row x of a compartment parameter of its type, to Patient/$1. */
-const COMPARTMENT_REFERENCE = `x.target_type = 'Patient' AND x.target_id = $1 AND (x.resource_type || ' ' || x.param) = ANY($3::text[]) AND ${localReference('x', '$4::text')}`;
+/** In a compartment: reference row x of a compartment parameter of its type, to one of the Patients $1. */
+const COMPARTMENT_REFERENCE = `x.target_type = 'Patient' AND x.target_id = ANY($1::text[]) AND (x.resource_type || ' ' || x.param) = ANY($3::text[]) AND ${localReference('x', '$4::text')}`;
 
-/** Resources carrying the patient's key: one shard. */
+/** Resources carrying one of the patients' keys: one shard per linked Patient. */
 const SAME_KEY_MEMBERS = `SELECT r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated, r.deleted FROM fhir_patient_resource r
-  WHERE r.patient_key = $2 AND NOT r.deleted
-    AND ((r.resource_type = 'Patient' AND r.id = $1)
-      OR EXISTS (SELECT 1 FROM fhir_patient_reference x WHERE x.patient_key = $2 AND x.resource_key = r.resource_key AND ${COMPARTMENT_REFERENCE}))`;
+  WHERE r.patient_key = ANY($2::int8[]) AND NOT r.deleted
+    AND ((r.resource_type = 'Patient' AND r.id = ANY($1::text[]))
+      OR EXISTS (SELECT 1 FROM fhir_patient_reference x WHERE x.patient_key = r.patient_key AND x.resource_key = r.resource_key AND ${COMPARTMENT_REFERENCE}))`;
 
-/** Resources in the compartment whose own key is another patient's (found by the reference index). */
+/** Resources in a compartment whose own key is another patient's (found by the reference index). */
 const OTHER_KEY_MEMBERS = `SELECT DISTINCT r.resource_key, r.patient_key, r.resource_type, r.id, r.last_updated, r.deleted
   FROM fhir_patient_reference x JOIN fhir_patient_resource r ON r.patient_key = x.patient_key AND r.resource_key = x.resource_key
-  WHERE ${COMPARTMENT_REFERENCE} AND x.patient_key <> $2 AND NOT r.deleted`;
+  WHERE ${COMPARTMENT_REFERENCE} AND NOT (x.patient_key = ANY($2::int8[])) AND NOT r.deleted`;
+
+/**
+ * Which Patients are the same person as this one: the patient_key of every Patient linked with
+ * it, its own included. Given by a module above (the master patient index); `q` is the caller's
+ * connection.
+ */
+export type EverythingLinkage = (q: Queryable, patientKey: number) => Promise<readonly number[]>;
 
 export interface EverythingOptions {
   /** The caller's access policy (src/fhir/access.ts): the Patient must be visible, and only visible members are returned. */
   access?: FhirAccessPolicy | undefined;
   /** Given the patient_key of every member returned (for the audit trail). */
   touched?: Set<number> | undefined;
+  /** The Patients linked with this one, whose compartments join its own (absent: this Patient alone). */
+  linkage?: EverythingLinkage | undefined;
+}
+
+/** The members of a (linked) Patient's compartment, in the stable order pages follow. */
+interface Compartment {
+  members: Member[];
+  /** The linked Patients' ids, the requested one first. */
+  patientIds: string[];
 }
 
 /**
@@ -143,18 +165,69 @@ export interface EverythingOptions {
  * for a Patient the caller may not see.
  */
 export async function patientEverything(db: Queryable, patientId: string, query: EverythingQuery, base: string, options: EverythingOptions = {}): Promise<Bundle> {
+  const { members } = await compartmentMembers(db, patientId, query, base, options);
+  const page = members.slice(query.offset, query.offset + query.count);
+  const entry = await pageEntries(db, page, base, options.touched);
+  return {
+    resourceType: 'Bundle',
+    id: randomUUID(),
+    meta: { lastUpdated: new Date().toISOString() },
+    type: 'searchset',
+    total: members.length,
+    link: pageLinks(`${base}/Patient/${patientId}/$everything`, query, members.length),
+    ...(entry.length ? { entry } : {}),
+  };
+}
+
+/** Contents are read this many at a time when a whole record is wanted. */
+const CONTENT_CHUNK = 1000;
+
+/**
+ * Every resource of a (linked) Patient's record that the caller may see, without paging, for
+ * operations that build on the whole record (the International Patient Summary). `query.count`
+ * and `query.offset` are ignored. Same errors as `patientEverything`.
+ */
+export async function patientRecord(
+  db: Queryable,
+  patientId: string,
+  query: Omit<EverythingQuery, 'count' | 'offset'>,
+  base: string,
+  options: EverythingOptions = {},
+): Promise<{ patientIds: string[]; entries: BundleEntry[] }> {
+  const { members, patientIds } = await compartmentMembers(db, patientId, { ...query, count: 0, offset: 0 }, base, options);
+  const entries: BundleEntry[] = [];
+  for (let at = 0; at < members.length; at += CONTENT_CHUNK) entries.push(...(await pageEntries(db, members.slice(at, at + CONTENT_CHUNK), base, options.touched)));
+  return { patientIds, entries };
+}
+
+async function compartmentMembers(db: Queryable, patientId: string, query: EverythingQuery, base: string, options: EverythingOptions): Promise<Compartment> {
   if (!isValidId(patientId)) throw notFound('Patient', patientId);
   const access = options.access?.unrestricted ? undefined : options.access;
   const key = patientKey(patientId);
-  const statement = (source: string): { text: string; values: unknown[] } => {
-    const sql = new SqlBuilder({ baseUrl: base });
-    for (const value of [patientId, key, compartmentParamPairs(), base]) sql.bind(value);
-    const text = membersStatement(source, query, sql, access);
-    return { text, values: sql.values };
-  };
   const patientSql = new SqlBuilder({ baseUrl: base });
   const patientWhere = `p.patient_key = ${patientSql.bind(key)} AND p.resource_type = 'Patient' AND p.id = ${patientSql.bind(patientId)}`;
   const patientVisible = access?.rowFilter(patientSql, 'fhir_patient', 'p');
+
+  // The linked Patients (their keys, then their ids); without linkage, this one alone.
+  let ids = [patientId];
+  let keys = [key];
+  if (options.linkage) {
+    const linked = [...new Set([key, ...(await options.linkage(db, key)).map(Number)])];
+    if (linked.length > 1) {
+      const { rows } = await db.query<{ id: string; patient_key: number | string }>(
+        `SELECT id, patient_key FROM fhir_patient_resource WHERE patient_key = ANY($1::int8[]) AND resource_type = 'Patient' AND NOT deleted AND id <> $2`,
+        [linked.map(String), patientId],
+      );
+      ids = [patientId, ...rows.map((r) => r.id).sort()];
+      keys = [key, ...rows.map((r) => Number(r.patient_key))];
+    }
+  }
+  const statement = (source: string): { text: string; values: unknown[] } => {
+    const sql = new SqlBuilder({ baseUrl: base });
+    for (const value of [ids, keys.map(String), compartmentParamPairs(), base]) sql.bind(value);
+    const text = membersStatement(source, query, sql, access);
+    return { text, values: sql.values };
+  };
   const same = statement(SAME_KEY_MEMBERS);
   const other = statement(OTHER_KEY_MEMBERS);
   const [patient, sameRows, otherRows] = await Promise.all([
@@ -175,27 +248,25 @@ export async function patientEverything(db: Queryable, patientId: string, query:
     seen.add(k);
     members.push(m);
   }
-  const rank = (m: Member): number => (m.family === 'fhir_shared' ? 2 : m.resource_type === 'Patient' && m.id === patientId ? 0 : 1);
+  // The Patient asked for, then the Patients linked with it, then their compartments, then shared resources.
+  const linkedIds = new Set(ids);
+  const rank = (m: Member): number =>
+    m.family === 'fhir_shared' ? 3 : m.resource_type !== 'Patient' ? 2 : m.id === patientId ? 0 : linkedIds.has(m.id) ? 1 : 2;
   members.sort((a, b) => rank(a) - rank(b) || (a.resource_type < b.resource_type ? -1 : a.resource_type > b.resource_type ? 1 : a.resource_key - b.resource_key));
+  return { members, patientIds: ids };
+}
 
-  const page = members.slice(query.offset, query.offset + query.count);
+/** The entries of these members, in their order (a member deleted since the list was made is left out). */
+async function pageEntries(db: Queryable, page: readonly Member[], base: string, touched: Set<number> | undefined): Promise<BundleEntry[]> {
   const contents = await pageContents(db, page);
   const entry: BundleEntry[] = [];
   for (const m of page) {
     const content = contents.get(`${m.family}:${m.resource_key}`);
-    if (content === undefined) continue; // deleted since the list was made
+    if (content === undefined) continue;
     entry.push({ fullUrl: `${base}/${m.resource_type}/${m.id}`, resource: JSON.parse(content) as Resource, search: { mode: m.family === 'fhir_shared' ? 'include' : 'match' } });
-    if (m.family === 'fhir_patient') options.touched?.add(Number(m.patient_key));
+    if (m.family === 'fhir_patient') touched?.add(Number(m.patient_key));
   }
-  return {
-    resourceType: 'Bundle',
-    id: randomUUID(),
-    meta: { lastUpdated: new Date().toISOString() },
-    type: 'searchset',
-    total: members.length,
-    link: pageLinks(`${base}/Patient/${patientId}/$everything`, query, members.length),
-    ...(entry.length ? { entry } : {}),
-  };
+  return entry;
 }
 
 async function pageContents(db: Queryable, page: readonly Member[]): Promise<Map<string, string>> {
@@ -314,19 +385,28 @@ export function parseEverythingQuery(params: RawParams): EverythingQuery {
   return { start, end, since, types, count: whole('_count', EVERYTHING_DEFAULT_COUNT, EVERYTHING_MAX_COUNT), offset: whole('_offset', 0, Number.MAX_SAFE_INTEGER) };
 }
 
-/** Registers GET and POST /fhir/Patient/:id/$everything. */
-export const registerEverythingRoutes: FhirRouteRegistrar = ({ app, context, begin }) => {
-  const handler = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<FastifyReply> => {
-    const access = await begin(request, 'everything', 'Patient', `Patient/${request.params.id}/$everything`);
-    const query = parseEverythingQuery(rawParams(request));
-    const bundle = await patientEverything(context.db, request.params.id, query, baseUrl(request), { access: access.policy, touched: access.touched });
-    await access.done({ patientIds: [request.params.id] });
-    return sendResource(request, reply, 200, bundle);
+/**
+ * GET and POST /fhir/Patient/:id/$everything, over the Patients `linkage` links with the one
+ * asked for (absent: that Patient alone). The audit event names every Patient whose records
+ * were returned.
+ */
+export function everythingRoutes(options: { linkage?: EverythingLinkage | undefined } = {}): FhirRouteRegistrar {
+  return ({ app, context, begin }) => {
+    const handler = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<FastifyReply> => {
+      const access = await begin(request, 'everything', 'Patient', `Patient/${request.params.id}/$everything`);
+      const query = parseEverythingQuery(rawParams(request));
+      const bundle = await patientEverything(context.db, request.params.id, query, baseUrl(request), { access: access.policy, touched: access.touched, linkage: options.linkage });
+      await access.done({ patientIds: [request.params.id] });
+      return sendResource(request, reply, 200, bundle);
+    };
+    const hide = { schema: { hide: true } };
+    app.get<{ Params: { id: string } }>('/Patient/:id/$everything', hide, handler);
+    app.post<{ Params: { id: string } }>('/Patient/:id/$everything', hide, handler);
+    app.get('/Patient/$everything', hide, async () => {
+      throw FhirError.of(501, 'not-supported', 'Patient/$everything for all patients is not supported; use Patient/[id]/$everything, or Patient/$export for everyone');
+    });
   };
-  const hide = { schema: { hide: true } };
-  app.get<{ Params: { id: string } }>('/Patient/:id/$everything', hide, handler);
-  app.post<{ Params: { id: string } }>('/Patient/:id/$everything', hide, handler);
-  app.get('/Patient/$everything', hide, async () => {
-    throw FhirError.of(501, 'not-supported', 'Patient/$everything for all patients is not supported; use Patient/[id]/$everything, or Patient/$export for everyone');
-  });
-};
+}
+
+/** GET and POST /fhir/Patient/:id/$everything for that Patient alone (no linkage). */
+export const registerEverythingRoutes: FhirRouteRegistrar = everythingRoutes();

@@ -597,10 +597,10 @@ describe('operations: metadata and $validate', () => {
       expect(rest?.searchParam?.map((p) => p.name)).toEqual(expect.arrayContaining(['_id', '_lastUpdated', '_tag', '_profile', '_security']));
     });
 
-    it('lists $everything on Patient, $validate on every type, $export at system, Patient and Group level, and $import', async () => {
+    it('lists $everything and $summary (the shared care record registers it) on Patient, $validate on every type, $export at system, Patient and Group level, and $import', async () => {
       const rest = (await op<CapabilityStatement>('GET', '/metadata')).body.rest?.[0];
       const opsOf = (type: string): string[] => rest?.resource?.find((r) => r.type === type)?.operation?.map((o) => o.name).sort() ?? [];
-      expect(opsOf('Patient')).toEqual(['everything', 'export', 'validate']);
+      expect(opsOf('Patient')).toEqual(['everything', 'export', 'summary', 'validate']);
       expect(opsOf('Group')).toEqual(['export', 'validate']);
       expect(opsOf('Observation')).toEqual(['validate']);
       expect(rest?.operation?.map((o) => o.name).sort()).toEqual(['export', 'import']);

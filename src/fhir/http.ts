@@ -9,6 +9,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
+import type { Queryable } from '../core/db/database.js';
 import {
   type FhirAccessEvent,
   type FhirAccessPolicy,
@@ -24,7 +25,7 @@ import { FhirError, type Issue, informational, invalid, operationOutcome } from 
 import { findMatching } from './search/execute.js';
 import { parseSearchRequest } from './search/parse.js';
 import { searchResources } from './search/execute.js';
-import { type FhirResource, FhirStore, type FhirWriteHook, type HistoryEntry } from './store.js';
+import { type FhirResource, FhirStore, type FhirWriteHook, type HistoryEntry, type WrittenVersion } from './store.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -46,7 +47,36 @@ export interface FhirRequestAccess {
   done(extra?: Pick<FhirAccessEvent, 'patientIds' | 'detail'>): Promise<void>;
   /** Records one more access of the same request (e.g. a refused Bundle entry). */
   record(event: FhirAccessEvent): Promise<void>;
+  /** The partner feed this write request is a message of, when the caller is a feed (see FhirFeedHook). */
+  readonly feed?: FhirFeedSession | undefined;
 }
+
+/**
+ * One write request (a message) of a partner feed, as the feed hook sees it. The FHIR module
+ * calls it; what it records (provenance, the dead-letter queue) is the hook's business.
+ */
+export interface FhirFeedSession {
+  /** The resource as it is to be stored (e.g. with meta.source set), before it is checked. */
+  prepare(resource: Resource): Resource;
+  /** Versions written for the message, in their transaction; between `hold` and `release` only noted. */
+  written(q: Queryable, versions: readonly WrittenVersion[]): Promise<void>;
+  /** Notes writes until `release` (a transaction Bundle: one record for the whole message). */
+  hold(): void;
+  /** Records what was noted since `hold`, in `q` (the transaction, before it commits). */
+  release(q: Queryable): Promise<void>;
+  /**
+   * The message (or the part of it in `body`: a batch's failed entries, an import's failed lines)
+   * was refused with this status and outcome; nothing of it was written.
+   */
+  rejected(status: number, outcome: Resource, body?: string): Promise<void>;
+}
+
+/**
+ * Called at the start of every write request (create, update, patch, delete, batch, transaction,
+ * import, and a body that did not parse): the session of a partner feed's message, or undefined
+ * when the caller is not a feed (an interactive user, OpenICS itself).
+ */
+export type FhirFeedHook = (request: FastifyRequest, message: { interaction: FhirInteraction | 'unparsed'; body: string | undefined }) => FhirFeedSession | undefined;
 
 /** What operation files get when they register routes under /fhir. */
 export interface FhirRoutes {
@@ -71,6 +101,19 @@ export interface FhirOptions {
   restoreAccess?: FhirAccessRestorer | undefined;
   /** Told of every version written, in the same transaction (the access module keeps its tables with it). */
   onWrite?: FhirWriteHook | undefined;
+  /** Partner feeds: provenance and the dead-letter queue of each write request a feed sends. */
+  feed?: FhirFeedHook | undefined;
+}
+
+const WRITES = new Set<FhirInteraction>(['create', 'update', 'patch', 'delete', 'batch', 'transaction', 'import']);
+
+/** The request body as sent, when it did not parse (kept for the dead-letter queue). */
+const unparsedBodies = new WeakMap<FastifyRequest, string>();
+
+/** A request's body as text: NDJSON as sent, JSON re-serialised. */
+function bodyText(body: unknown): string | undefined {
+  if (body === undefined || body === null) return undefined;
+  return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
 /** The access state of requests under /fhir, set by `begin`. */
@@ -210,12 +253,20 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
         const policy = await policyFor(request);
         const touched = new Set<number>();
         const record = (event: FhirAccessEvent): Promise<void> => policy.record(event);
+        const feed = options.feed && WRITES.has(interaction) ? options.feed(request, { interaction, body: undefined }) : undefined;
+        const onWrite: FhirWriteHook | undefined = feed
+          ? async (q, written) => {
+              await options.onWrite?.(q, written);
+              await feed.written(q, written);
+            }
+          : options.onWrite;
         const access: FhirRequestAccess = {
           policy,
           touched,
-          store: new FhirStore(context.db, { ...storeOptions, access: policy, touched }),
+          store: new FhirStore(context.db, { ...storeOptions, onWrite, access: policy, touched }),
           done: (extra = {}) => record({ interaction, outcome: 'success', what, patientKeys: [...touched], ...extra }),
           record,
+          feed,
         };
         requestAccess.set(request, { access, interaction, what });
         try {
@@ -248,6 +299,7 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
         try {
           done(null, parseJsonBody(body as string));
         } catch (error) {
+          unparsedBodies.set(request, body as string);
           done(error as Error, undefined);
         }
       });
@@ -287,6 +339,18 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
               request.log.error({ err: recordError }, 'FHIR refusal could not be recorded');
               return sendOutcome(request, reply, 500, [{ severity: 'fatal', code: 'exception', diagnostics: 'Something went wrong on our side. It has been logged.' }]);
             }
+          }
+        }
+        if (fhirError && fhirError.status !== 401 && options.feed) {
+          // A feed's refused message is kept for an operator to fix and replay (never logged: it is patient data).
+          const state = requestAccess.get(request);
+          const unparsed = unparsedBodies.get(request);
+          const feed = state?.access.feed ?? (unparsed !== undefined && request.method !== 'GET' ? options.feed(request, { interaction: 'unparsed', body: unparsed }) : undefined);
+          try {
+            if (feed) await feed.rejected(fhirError.status, operationOutcome(fhirError.issues), unparsed ?? bodyText(request.body));
+          } catch (keepError) {
+            // The sender still gets its precise answer; the queue's failure is ours to see (never the body).
+            request.log.error({ err: keepError }, 'a refused feed message could not be kept in the dead-letter queue');
           }
         }
         if (fhirError) return sendOutcome(request, reply, fhirError.status, fhirError.issues);
@@ -356,7 +420,7 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
       fhir.put<{ Params: Params }>('/:type/:id', hide, async (request, reply) => {
         const { type, id } = request.params;
         const access = await begin(request, 'update', type, `${type}/${id}`);
-        const result = await access.store.update(type, id, requireBody(request.body), { ifMatch: request.headers['if-match'] });
+        const result = await access.store.update(type, id, prepared(access, requireBody(request.body)), { ifMatch: request.headers['if-match'] });
         await access.done();
         return sendWritten(request, reply, result.created ? 201 : 200, result.resource, result.created ? `Created ${type}/${id}` : result.changed ? `Updated ${type}/${id}` : `${type}/${id} was already up to date`);
       });
@@ -408,7 +472,7 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
         const criteria = rawQuery(request);
         const access = await begin(request, 'update', type, conditionalWhat(type, criteria));
         if (!criteria) throw FhirError.of(400, 'invalid', `PUT ${type} needs an id in the URL (${type}/[id]) or search criteria (${type}?identifier=…)`);
-        const body = requireBody(request.body);
+        const body = prepared(access, requireBody(request.body));
         const matches = await conditionalMatches(request, access, type, criteria);
         if (matches.length > 1) throw FhirError.of(412, 'multiple-matches', `The criteria "${criteria}" match more than one ${type}; make them more selective`);
         const id = matches[0] ?? (typeof body.id === 'string' ? body.id : undefined);
@@ -445,7 +509,7 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
         if (!isResourceType(type)) throw FhirError.of(404, 'not-supported', `${type} is not a FHIR R4 resource type`);
         const conditional = request.headers['if-none-exist'];
         const access = await begin(request, 'create', type, conditional ? conditionalWhat(type, String(conditional)) : type);
-        const body = requireBody(request.body);
+        const body = prepared(access, requireBody(request.body));
         if (body.resourceType !== type) throw FhirError.of(400, 'invalid', `The body is a ${String(body.resourceType)} but the URL is for ${type}`, 'resourceType');
         if (conditional) {
           const matches = await conditionalMatches(request, access, type, String(conditional));
@@ -484,6 +548,11 @@ function rawQuery(request: FastifyRequest): string {
 
 function formBody(body: unknown): string | undefined {
   return typeof body === 'string' ? body : undefined;
+}
+
+/** The body as the caller's feed stores it (meta.source), or as sent. */
+function prepared(access: FhirRequestAccess, body: Resource): Resource {
+  return access.feed && typeof body === 'object' && !Array.isArray(body) ? access.feed.prepare(body) : body;
 }
 
 function requireBody(body: unknown): Resource {

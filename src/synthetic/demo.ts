@@ -14,7 +14,7 @@ import { type ImportProfile, type ImportResult, importNdjson } from '../fhir/bul
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { type FhirWriteHook, FhirStore } from '../fhir/store.js';
 import { HouseholdProducer } from './generate.js';
-import { DEFAULT_AS_OF } from './model.js';
+import { DEFAULT_AS_OF, type Resident } from './model.js';
 
 /**
  * Residents in the demo: enough for every kind of holder and a few hundred matching problems,
@@ -32,6 +32,8 @@ export interface SyntheticDemoOptions {
   profile?: ImportProfile;
   /** The store's write hook (the access policy's, so that what the records establish is known). */
   onWrite?: FhirWriteHook;
+  /** Told of each resident as the truth the feeds were made from (for the demo's stand-in of the national demographics service). */
+  onResident?: (resident: Resident) => void;
 }
 
 export interface SyntheticDemoResult extends ImportResult {
@@ -41,11 +43,12 @@ export interface SyntheticDemoResult extends ImportResult {
 }
 
 /** Every resource of the population as NDJSON lines, household by household. */
-function* demoLines(producer: HouseholdProducer, counter: { residents: number; resources: number }): Generator<string> {
+function* demoLines(producer: HouseholdProducer, counter: { residents: number; resources: number }, onResident?: (resident: Resident) => void): Generator<string> {
   const organizations = new Set<string>();
   for (let index = 0; index < producer.households; index++) {
-    for (const { feeds } of producer.household(index)) {
+    for (const { resident, feeds } of producer.household(index)) {
       counter.residents += 1;
+      onResident?.(resident);
       for (const feed of feeds) {
         for (const org of feed.organizations) {
           if (organizations.has(org.id)) continue;
@@ -68,7 +71,7 @@ export async function loadSyntheticDemo(db: Database, options: SyntheticDemoOpti
   const parameters = { icb: options.icb ?? 'QGH', people: options.people ?? DEMO_PEOPLE, seed: options.seed ?? DEMO_SEED, asOf: options.asOf ?? DEFAULT_AS_OF };
   const producer = new HouseholdProducer(parameters);
   const counter = { residents: 0, resources: 0 };
-  const result = await importNdjson(new FhirStore(db, options.onWrite ? { onWrite: options.onWrite } : {}), demoLines(producer, counter), { maxErrors: 5, ...(options.profile ? { profile: options.profile } : {}) });
+  const result = await importNdjson(new FhirStore(db, options.onWrite ? { onWrite: options.onWrite } : {}), demoLines(producer, counter, options.onResident), { maxErrors: 5, ...(options.profile ? { profile: options.profile } : {}) });
   if (result.failed > 0) {
     // A generator bug, not a user's mistake: say which lines and why, without any patient data.
     const why = result.errors.map((e) => `line ${e.line}: ${e.issues.map((i) => `${i.expression ?? ''} ${i.diagnostics}`).join('; ')}`).join(' | ');

@@ -162,7 +162,7 @@ export function sourceUri(holder: string, system: string): string {
 }
 export function holderOfSource(source: string | undefined): string | undefined {
   if (!source?.startsWith(SOURCE_PREFIX)) return undefined;
-  return source.slice(SOURCE_PREFIX.length).split(':')[0];
+  return source.slice(SOURCE_PREFIX.length).split(':')[0] || undefined;
 }
 
 /** A reference to another record of the same resident and holder, resolved by feeds.ts. */

@@ -44,3 +44,29 @@ export function icsNavigation(icsCode: string, current?: { key: string; exact?: 
       return item;
     });
 }
+
+/**
+ * Work a signed-in person can go to from the home page, for the role they act in. Each module
+ * registers its own when it registers its pages; web knows roles only as the strings the access
+ * module gives it.
+ */
+export interface RoleTask {
+  href: string;
+  text: string;
+  /** One line on what it is for. */
+  description: string;
+  /** The role codes it is for (src/access/context.ts ROLES). */
+  roles: readonly string[];
+}
+
+const tasks = new Map<string, RoleTask>();
+
+/** Registers a task (again with the same href replaces it). */
+export function registerRoleTask(task: RoleTask): void {
+  tasks.set(task.href, task);
+}
+
+/** The tasks for a role, in the order they were registered. */
+export function tasksForRole(role: string | undefined): RoleTask[] {
+  return role === undefined ? [] : [...tasks.values()].filter((t) => t.roles.includes(role));
+}

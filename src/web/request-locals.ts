@@ -18,6 +18,8 @@ export interface PageAccount {
   acting?: string;
   /** Where to change role, when the user holds several. */
   changeRoleHref?: string;
+  /** What the role acted in can go to (navigation.ts `tasksForRole`), for the home page. */
+  tasks?: Array<{ href: string; text: string; description: string }>;
 }
 
 export interface PageRequestLocals {

@@ -109,10 +109,10 @@ describe.skipIf(!CHROMIUM)('signing in and out in Chromium', () => {
   it('keeps a citizen out of the staff pages, saying why', async (ctx) => {
     if (!hasSignIn(app)) ctx.skip();
     await page.goto(`${app.url}/sign-in`);
-    await page.getByLabel('Username').fill('linda.morgan');
+    await page.getByLabel('Username').fill('janet.clarke');
     await page.getByLabel('Password').fill(DEMO_PASSWORD);
     await Promise.all([page.waitForURL((url) => url.pathname === '/'), page.getByRole('button', { name: 'Sign in' }).click()]);
-    expect(await header()).toContain('Linda Morgan, Citizen');
+    expect(await header()).toContain('Janet Clarke, Citizen');
     const response = await page.goto(`${app.url}/ics/QGH`);
     expect(response?.status()).toBe(403);
     expect(await page.locator('main').innerText()).toContain('This is for staff of the ICS: you cannot see the staff pages as a citizen');

@@ -16,7 +16,7 @@ export interface OAuthTestApp {
   close(): Promise<void>;
 }
 
-/** The platform with the OAuth routes (added here until app.ts registers them), and with `withAccess` sign-in and sessions, listening on 127.0.0.1. */
+/** The platform as `npm start` composes it (buildApp, OAuth configured by the test), listening on 127.0.0.1. */
 export async function startOAuthApp(db: Database, options: OAuthOptions = {}): Promise<OAuthTestApp> {
   const context = new AppContext();
   context.setDatabase(db);

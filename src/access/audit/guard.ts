@@ -17,6 +17,11 @@ export function accessOf(request: FastifyRequest): AccessContext {
   return (request as { access?: AccessContext }).access ?? ANONYMOUS;
 }
 
+/** The caller's AccessContext with this request's id, as the audit trail records it. */
+export function requestAccess(request: FastifyRequest): AccessContext {
+  return { ...accessOf(request), requestId: request.id };
+}
+
 /**
  * The caller's AccessContext if they are a signed-in user acting in one of `roles`; otherwise a
  * 401 (not signed in) or 403 (signed in, other role) that says so.

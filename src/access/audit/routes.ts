@@ -17,6 +17,7 @@ import type { AppContext } from '../../app.js';
 import { type FieldProblem, UserError, ValidationError } from '../../core/errors.js';
 import { errorResponseSchema } from '../../core/http/errors.js';
 import { renderVegaLite } from '../../web/chart.js';
+import { registerRoleTask } from '../../web/navigation.js';
 import { HTML, pageErrorHandler } from '../../web/page-errors.js';
 import { createRenderer } from '../../web/render.js';
 import type { AccessContext } from '../context.js';
@@ -82,6 +83,8 @@ async function auditRead(ctx: AppContext, request: FastifyRequest, access: Acces
 }
 
 export async function registerAuditRoutes(app: FastifyInstance, ctx: AppContext, options: AuditRoutesOptions = {}): Promise<void> {
+  registerRoleTask({ href: '/my/record/access-log', text: 'Who has looked at your record', description: 'Every time someone looked at or changed your health and care record, who it was and why.', roles: ['citizen'] });
+  registerRoleTask({ href: '/access/privacy', text: 'Access to residents’ records', description: 'Emergency (break-glass) access to review, and unusual patterns of access.', roles: ['privacy_officer'] });
   const unusualConfig = options.unusual ?? loadUnusualAccessConfig();
   const today = options.today ?? todayInEngland;
   registerAuditApi(app, ctx);

@@ -34,9 +34,9 @@ describe('the demo users', () => {
     for (const c of DEMO_CITIZENS) expect(isValidNhsNumber(c.nhsNumber ?? '')).toBe(true);
   });
 
-  it('signs in with the published password, and Linda Morgan is proxy for her husband', async () => {
+  it('signs in with the published password, and Janet Clarke is proxy for her husband', async () => {
     expect((await authenticatePassword(t.db, 'chidi.okafor', DEMO_PASSWORD))?.roles).toEqual([{ role: 'doctor', organisation: 'RWP', nationalCode: 'R8000' }]);
-    expect((await findUser(t.db, 'demo-linda-morgan'))?.nhsNumber).toBe('9990224544');
-    expect(await proxyNhsNumbers(t.db, 'demo-linda-morgan', '2026-01-01')).toEqual(['9998224012']);
+    expect((await findUser(t.db, 'demo-janet-clarke'))?.nhsNumber).toBe('9998538696');
+    expect(await proxyNhsNumbers(t.db, 'demo-janet-clarke', '2026-01-01')).toEqual(['9995354209']);
   });
 });

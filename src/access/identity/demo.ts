@@ -61,13 +61,17 @@ export const DEMO_STAFF: readonly DemoUser[] = [
 ];
 
 export const DEMO_CITIZENS: readonly DemoUser[] = [
-  { id: 'demo-linda-morgan', username: 'linda.morgan', displayName: 'Linda Morgan', job: 'Resident of Hereford; her husband Alan’s carer, with proxy access to his record', roles: [{ role: 'citizen', organisation: ICB }], nhsNumber: '9990224544' },
-  { id: 'demo-alan-morgan', username: 'alan.morgan', displayName: 'Alan Morgan', job: 'Resident of Hereford', roles: [{ role: 'citizen', organisation: ICB }], nhsNumber: '9998224012' },
-  { id: 'demo-maryam-aslam', username: 'maryam.aslam', displayName: 'Maryam Aslam', job: 'Resident of Redditch, Worcestershire', roles: [{ role: 'citizen', organisation: ICB }], nhsNumber: '9990616868' },
+  // Keith Clarke is held by his practice, both acute trusts, the mental health trust, the ambulance
+  // service and the county council's social care system, whose copy has no NHS number: the shared
+  // care record joins them (src/record). His wife Janet is his carer. Each citizen is a resident of
+  // the demo population under the name their practice holds (demo-citizens.test.ts).
+  { id: 'demo-janet-clarke', username: 'janet.clarke', displayName: 'Janet Clarke', job: 'Resident of Wychavon, Worcestershire; her husband Keith’s carer, with proxy access to his record', roles: [{ role: 'citizen', organisation: ICB }], nhsNumber: '9998538696' },
+  { id: 'demo-keith-clarke', username: 'keith.clarke', displayName: 'Keith Clarke', job: 'Resident of Wychavon, Worcestershire, supported by adult social care', roles: [{ role: 'citizen', organisation: ICB }], nhsNumber: '9995354209' },
+  { id: 'demo-karen-thornby', username: 'karen.thornby', displayName: 'Karen Thornby', job: 'Resident of Redditch, Worcestershire', roles: [{ role: 'citizen', organisation: ICB }], nhsNumber: '9992777516' },
 ];
 
-/** Proxy access in the demo: Linda Morgan for her husband Alan (HL7 v3 RoleCode WIFE: she is his wife). */
-export const DEMO_PROXIES = [{ proxy: 'demo-linda-morgan', nhsNumber: '9998224012', relationship: 'WIFE', validFrom: '2024-01-01' }] as const;
+/** Proxy access in the demo: Janet Clarke for her husband Keith (HL7 v3 RoleCode WIFE: she is his wife). */
+export const DEMO_PROXIES = [{ proxy: 'demo-janet-clarke', nhsNumber: '9995354209', relationship: 'WIFE', validFrom: '2024-01-01' }] as const;
 
 /**
  * Creates the demo users unless they exist; returns how many it created. Creates none in

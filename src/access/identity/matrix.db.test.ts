@@ -28,7 +28,7 @@ const USERS: Record<RoleCode | 'nobody', string | undefined> = {
   leader: 'rebecca.harris',
   board_member: 'jane.morris',
   privacy_officer: 'imran.khan',
-  citizen: 'alan.morgan', // the test patient himself
+  citizen: 'keith.clarke', // the test patient himself
   nobody: undefined,
 };
 type Who = keyof typeof USERS;
@@ -66,13 +66,13 @@ const sessions = new Map<Who, SignedIn>();
 beforeAll(async () => {
   loadFhirDefinitions();
   app = await startTestApp({ demo: 'structure' });
-  // A resident registered at M81001 (Priya Patel's practice), whose NHS number is Alan Morgan's.
+  // A resident registered at M81001 (Priya Patel's practice), whose NHS number is Keith Clarke's.
   const store = new FhirStore(app.database.db, { onWrite: accessWriteHook });
   const resource = await store.create({
     resourceType: 'Patient',
     meta: { source: 'urn:openics:source:M81001:emis' },
-    identifier: [{ system: NHS, value: '9998224012' }],
-    name: [{ family: 'Morgan', given: ['Alan'] }],
+    identifier: [{ system: NHS, value: '9995354209' }],
+    name: [{ family: 'Clarke', given: ['Keith'] }],
     birthDate: '1950-03-02',
     generalPractitioner: [{ reference: 'Organization/M81001', identifier: { system: ODS, value: 'M81001' } }],
   } as never);
@@ -101,7 +101,7 @@ describe(`the role matrix on the whole platform (${ENGINE})`, () => {
       // Nobody signed in is asked to sign in, never told more.
       if (who === 'nobody' && !expected) expect([401, 303]).toContain(status);
       // A refused look at a resident's record says nothing of them.
-      if (refused && path.startsWith('/fhir/')) expect(text).not.toContain('9998224012');
+      if (refused && path.startsWith('/fhir/')) expect(text).not.toContain('9995354209');
     }
     expect(cells).toEqual([]);
   });

@@ -269,7 +269,7 @@ describe('the rules per kind of endpoint', () => {
   });
 
   it('keeps citizens out of staff pages and the staff API', async () => {
-    const citizen = await signIn('alan.morgan');
+    const citizen = await signIn('keith.clarke');
     const page = await fetch(`${server.url}/ics/QGH`, { headers: { cookie: citizen.cookie } });
     expect(page.status).toBe(403);
     expect(await page.text()).toContain('This is for staff of the ICS: you cannot see the staff pages as a citizen');

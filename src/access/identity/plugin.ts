@@ -22,6 +22,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app.js';
 import { UserError } from '../../core/errors.js';
 import { organisationNames } from '../../structure/repository.js';
+import { tasksForRole } from '../../web/navigation.js';
 import { type PageRequestLocals, runWithPageLocals } from '../../web/request-locals.js';
 import { HTML, pageErrorHandler } from '../../web/page-errors.js';
 import { createRenderer } from '../../web/render.js';
@@ -257,6 +258,7 @@ export async function registerAccess(app: FastifyInstance, context: AppContext):
             name: session.user.displayName,
             ...(acting ? { acting } : {}),
             ...(session.user.roles.length > 1 ? { changeRoleHref: '/sign-in/role' } : {}),
+            tasks: tasksForRole(session.acting?.role).map(({ href, text, description }) => ({ href, text, description })),
           };
           state.locals.csrfToken = csrfToken(config.sessionSecret, session.tokenHash);
         } else {

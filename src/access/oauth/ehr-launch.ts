@@ -1,13 +1,11 @@
 /**
- * The EHR launch, from OpenICS's side: a minimal clinician's page for a patient, with "Launch
- * app" for each registered SMART app that has a launch URL. Launching records a launch context
- * bound to this user and this patient, and sends the browser to the app's launch URL with `iss`
- * (the FHIR base) and `launch`, as SMART App Launch 2.0 describes.
+ * The EHR launch, from OpenICS's side: the shared care record's page (src/record/pages, GET
+ * /record/patients/:id) offers "Launch app" for each registered SMART app that has a launch URL.
+ * Launching records a launch context bound to this user and this patient, and sends the browser
+ * to the app's launch URL with `iss` (the FHIR base) and `launch`, as SMART App Launch 2.0
+ * describes.
  *
- *   GET  /record/patients/:id            the patient's banner and the apps (staff; read through the access policy, audited)
  *   POST /record/patients/:id/launch     { client_id } → 303 to <launch URL>?iss=…&launch=…
- *
- * The shared care record (a later issue) grows this page; the launch stays as it is.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app.js';
@@ -18,7 +16,7 @@ import { HTML } from '../../web/page-errors.js';
 import { recordAccess } from '../audit/trail.js';
 import { type AccessContext, ANONYMOUS } from '../context.js';
 import { fhirAccessFor } from '../policy/fhir-policy.js';
-import { findClient, launchableApps } from './clients.js';
+import { findClient } from './clients.js';
 import { createLaunch } from './launch.js';
 import { fhirBaseOf, oauthRenderer } from './provider.js';
 import { patientSummary, type PatientSummary } from './patients.js';
@@ -41,8 +39,14 @@ export async function registerEhrLaunch(app: FastifyInstance, context: AppContex
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
       const refused = error instanceof FhirAccessDenied;
-      const message = error.issues.map((i) => i.diagnostics).filter(Boolean).join(' ') || 'This record cannot be shown.';
-      await recordAccess(db, { context: { ...access, requestId: request.id }, action, outcome: refused ? 'refused' : 'failure', patients: [id], what: `Patient/${id}`, detail: message, at });
+      const reason = error.issues.map((i) => i.diagnostics).filter(Boolean).join(' ') || 'This record cannot be shown.';
+      await recordAccess(db, { context: { ...access, requestId: request.id }, action, outcome: refused ? 'refused' : 'failure', patients: [id], what: `Patient/${id}`, detail: reason, at });
+      // The page speaks to a clinician; the API's wording (which endpoint to call) is for the audit record.
+      const message = refused
+        ? `Neither you nor ${access.organisation ?? 'your organisation'} has a care relationship with this person, so an app cannot be launched with their record.`
+        : error.status === 404
+          ? 'There is no such record.'
+          : 'This record cannot be opened.';
       return { status: error.status, message };
     }
     const patient = await patientSummary(db, id);
@@ -56,16 +60,6 @@ export async function registerEhrLaunch(app: FastifyInstance, context: AppContex
       .status(outcome.status)
       .type(HTML)
       .send(oauthRenderer('oauth-error.njk', { title: outcome.status === 404 ? 'Page not found' : 'You cannot see this record', description: outcome.message, breakGlass: outcome.status === 403 ? `/access/break-glass?patient=${encodeURIComponent(id)}` : undefined }));
-
-  app.get<{ Params: { id: string } }>('/record/patients/:id', { schema: { hide: true }, config: { access: STAFF_ONLY } }, async (request, reply) => {
-    const outcome = await readPatient(request, request.params.id, 'read');
-    if (!('patient' in outcome)) return problem(reply, outcome, request.params.id);
-    const apps = await launchableApps(context.db);
-    return reply
-      .type(HTML)
-      .header('cache-control', 'no-store')
-      .send(oauthRenderer('patient.njk', { title: outcome.patient.name, patient: outcome.patient, apps, crumbs: [{ href: '/', text: 'Home' }] }));
-  });
 
   app.post<{ Params: { id: string }; Body: Record<string, unknown> }>('/record/patients/:id/launch', { schema: { hide: true }, config: { access: STAFF_ONLY } }, async (request, reply) => {
     const clientId = typeof request.body?.client_id === 'string' ? request.body.client_id : '';

@@ -8,7 +8,7 @@ import type { AccessContext, RoleCode } from '../context.js';
 import { purposeOf } from '../identity/sessions.js';
 import { findUser } from '../identity/users.js';
 import { hashTokenValue } from './adapter.js';
-import { findClient } from './clients.js';
+import { type OAuthClient, findClient } from './clients.js';
 import { parseScopes, ScopeError } from './scopes.js';
 
 interface StoredToken {
@@ -39,6 +39,19 @@ function relativeReference(url: string | undefined): string | undefined {
  * The AccessContext of a request carrying this bearer token, or undefined when the token is
  * unknown, expired, revoked, or its user or client can no longer act.
  */
+/** Who a backend client (SMART Backend Services) is when it acts with these scopes: its organisation's system feeding or reading records. */
+export function backendClientAccess(client: Pick<OAuthClient, 'clientId' | 'name' | 'organisation'>, scopes: AccessContext['scopes']): AccessContext {
+  return {
+    kind: 'client',
+    subject: client.clientId,
+    display: client.name,
+    ...(client.organisation ? { organisation: client.organisation } : {}),
+    scopes,
+    purpose: 'HSYSADMIN',
+    clientId: client.clientId,
+  };
+}
+
 export async function accessFromBearerToken(db: Database, token: string): Promise<AccessContext | undefined> {
   if (!TOKEN_SHAPE.test(token)) return undefined;
   const { rows } = await db.query<StoredToken>(
@@ -63,17 +76,7 @@ export async function accessFromBearerToken(db: Database, token: string): Promis
   if (!client) return undefined;
   const extra = payload.extra ?? {};
 
-  if (row.model === 'ClientCredentials') {
-    return {
-      kind: 'client',
-      subject: client.clientId,
-      display: client.name,
-      ...(client.organisation ? { organisation: client.organisation } : {}),
-      scopes,
-      purpose: 'HSYSADMIN',
-      clientId: client.clientId,
-    };
-  }
+  if (row.model === 'ClientCredentials') return backendClientAccess(client, scopes);
 
   const accountId = text(payload.accountId);
   if (!accountId) return undefined;

@@ -115,6 +115,37 @@ describe('FhirStore', () => {
     expect(rows.rows[0]?.n).toBeGreaterThan(0);
   });
 
+  it('stores each version’s text once: the current one in the resource row, older ones in history, through updates, a move and a delete', async () => {
+    const a = await store.create(patient);
+    const b = await store.create(patient);
+    const obs = await store.create({ resourceType: 'Observation', status: 'preliminary', code: { text: 'v1' }, subject: { reference: `Patient/${a.id}` } });
+    const historyText = async (): Promise<Array<[number, boolean]>> =>
+      (await t.db.query<{ version_id: number; stored: boolean }>(`SELECT version_id, content IS NOT NULL AS stored FROM fhir_patient_history WHERE id = $1 ORDER BY version_id`, [obs.id])).rows.map((r) => [r.version_id, r.stored]);
+    expect(await historyText()).toEqual([[1, false]]);
+
+    await store.update('Observation', obs.id, { ...(obs as Observation), status: 'final', code: { text: 'v2' } });
+    // A new subject moves the resource to another Patient's rows (a delete and insert, not an update).
+    await store.update('Observation', obs.id, { ...(obs as Observation), status: 'final', code: { text: 'v3' }, subject: { reference: `Patient/${b.id}` } });
+    await store.delete('Observation', obs.id);
+    expect(await historyText()).toEqual([[1, true], [2, true], [3, true], [4, false]]);
+
+    const texts = await Promise.all(['1', '2', '3'].map(async (v) => ((await store.vread('Observation', obs.id, v)) as Observation).code.text));
+    expect(texts).toEqual(['v1', 'v2', 'v3']);
+    await expect(store.vread('Observation', obs.id, '4')).rejects.toMatchObject({ status: 410 });
+    const { entries } = await store.history({ type: 'Observation', id: obs.id, count: 10, offset: 0 });
+    expect(entries.map((e) => [e.versionId, e.method, (e.resource as Observation | undefined)?.code.text])).toEqual([
+      ['4', 'DELETE', undefined],
+      ['3', 'PUT', 'v3'],
+      ['2', 'PUT', 'v2'],
+      ['1', 'POST', 'v1'],
+    ]);
+
+    // The current version's history entry reads the resource row's text.
+    const c = await store.create({ resourceType: 'Observation', status: 'final', code: { text: 'only' }, subject: { reference: `Patient/${a.id}` } });
+    expect(((await store.vread('Observation', c.id, '1')) as Observation).code.text).toBe('only');
+    expect((await store.history({ type: 'Observation', id: c.id, count: 10, offset: 0 })).entries.map((e) => (e.resource as Observation).code.text)).toEqual(['only']);
+  });
+
   it('refuses unknown types, wrong types and ids that do not match', async () => {
     expect(await statusOf(store.read('Nonsense', 'x'))).toBe(404);
     expect(await statusOf(store.create({ resourceType: 'Nonsense' } as never))).toBe(400);

@@ -201,7 +201,8 @@ export class FhirStore {
     const sql = new SqlBuilder({ baseUrl: '' });
     const where = `h.resource_type = ${sql.bind(type)} AND h.id = ${sql.bind(id)} AND h.version_id = ${sql.bind(version)}`;
     const result = await this.db.query<{ content: string | null; deleted: boolean; patient_key: number; visible: boolean }>(
-      `SELECT h.content, h.deleted, h.patient_key, ${this.visibility(sql, family, 'h')} AS visible FROM ${family}_history h WHERE ${where}`,
+      `SELECT ${historyContent('h', 'cur')} AS content, h.deleted, h.patient_key, ${this.visibility(sql, family, 'h')} AS visible
+       FROM ${family}_history h ${currentJoin(family, 'h', 'cur')} WHERE ${where}`,
       sql.values,
     );
     const row = result.rows[0];
@@ -329,7 +330,8 @@ export class FhirStore {
         if (since) where.push(`h.last_updated >= ${since}`);
         const access = this.access?.rowFilter(sql, f, 'h');
         if (access) where.push(`(${access})`);
-        return `SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.deleted, h.content, h.patient_key FROM ${f}_history h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+        return `SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.deleted, ${historyContent('h', 'cur')} AS content, h.patient_key
+          FROM ${f}_history h ${currentJoin(f, 'h', 'cur')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
       })
       .join(' UNION ALL ');
     const count = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM (${union}) h`, sql.values);
@@ -445,7 +447,7 @@ export class FhirStore {
       // is deleted and inserted again under the same key. (Callers that replace run in a transaction.)
       const moved = batch.filter((v) => v.previousPatientKey !== undefined);
       if (moved.length > 0) {
-        await q.query(`DELETE FROM ${family}_resource WHERE patient_key = ANY($1::int8[]) AND resource_key = ANY($2::int8[])`, [
+        await q.query(`WITH ${keepReplacedText(family, '$1::int8[]', '$2::int8[]')} DELETE FROM ${family}_resource WHERE patient_key = ANY($1::int8[]) AND resource_key = ANY($2::int8[])`, [
           moved.map((v) => v.previousPatientKey),
           moved.map((v) => v.resourceKey),
         ]);
@@ -455,10 +457,27 @@ export class FhirStore {
   }
 }
 
+/**
+ * A history row's content is null while it is the current version (the resource row holds the
+ * text, so it is stored once): these read it from there. `h` is the history row, `cur` the join.
+ */
+function currentJoin(family: TableFamily, h: string, cur: string): string {
+  return `LEFT JOIN ${family}_resource ${cur} ON ${h}.content IS NULL AND NOT ${h}.deleted AND ${cur}.resource_type = ${h}.resource_type AND ${cur}.id = ${h}.id AND ${cur}.version_id = ${h}.version_id`;
+}
+
+function historyContent(h: string, cur: string): string {
+  return `coalesce(${h}.content, ${cur}.content)`;
+}
+
+/** A CTE copying the text of the current versions of these resources into their history rows, before a newer version replaces them. */
+function keepReplacedText(family: TableFamily, patientKeys: string, resourceKeys: string): string {
+  return `keep AS (UPDATE ${family}_history h SET content = r.content FROM ${family}_resource r
+    WHERE r.patient_key = ANY(${patientKeys}) AND r.resource_key = ANY(${resourceKeys}) AND NOT r.deleted
+      AND h.resource_type = r.resource_type AND h.id = r.id AND h.version_id = r.version_id AND h.content IS NULL)`;
+}
+
 function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): [string, unknown[]] {
-  // The JSON text goes to the current row and to history: serialise it once.
-  const json = new Map(batch.map((v) => [v, v.deleted ? null : JSON.stringify(v.resource)]));
-  const contentOf = (v: PendingVersion): string | null => json.get(v) ?? null;
+  const contentOf = (v: PendingVersion): string | null => (v.deleted ? null : JSON.stringify(v.resource));
   const params: unknown[] = [];
   const arr = (values: unknown[], type: string): string => {
     params.push(values);
@@ -470,6 +489,8 @@ function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): 
     // Every statement names the patient keys it touches, so on Citus it goes to those shards only.
     const keys = arr(replaced.map((v) => v.resourceKey), 'int8');
     const oldPatients = arr(replaced.map((v) => v.previousPatientKey ?? v.patientKey), 'int8');
+    // Every statement of this one sees the rows as they were before it: `keep` reads the text `upd` replaces.
+    parts.push(keepReplacedText(family, oldPatients, keys));
     for (const table of INDEX_TABLES) {
       parts.push(`del_${table} AS (DELETE FROM ${family}_${table} WHERE patient_key = ANY(${oldPatients}) AND resource_key = ANY(${keys}))`);
     }
@@ -492,12 +513,12 @@ function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): 
         ${arr(inserted.map((v) => v.deleted), 'bool')}, ${arr(inserted.map((v) => contentOf(v)), 'text')}))`);
   }
   parts.push(...indexInserts(family, batch, arr));
-  const history = `INSERT INTO ${family}_history (resource_key, patient_key, resource_type, id, version_id, last_updated, method, deleted, content)
+  // The new versions' history rows hold no text while they are current (see currentJoin).
+  const history = `INSERT INTO ${family}_history (resource_key, patient_key, resource_type, id, version_id, last_updated, method, deleted)
     SELECT * FROM unnest(${arr(batch.map((v) => v.resourceKey), 'int8')}, ${arr(batch.map((v) => v.patientKey), 'int8')},
       ${arr(batch.map((v) => v.resource.resourceType), 'text')}, ${arr(batch.map((v) => v.resource.id), 'text')},
       ${arr(batch.map((v) => Number(v.resource.meta.versionId)), 'int4')}, ${arr(batch.map((v) => v.resource.meta.lastUpdated), 'timestamptz')},
-      ${arr(batch.map((v) => v.method), 'text')}, ${arr(batch.map((v) => v.deleted), 'bool')},
-      ${arr(batch.map((v) => contentOf(v)), 'text')})`;
+      ${arr(batch.map((v) => v.method), 'text')}, ${arr(batch.map((v) => v.deleted), 'bool')})`;
   return [parts.length ? `WITH ${parts.join(',\n')}\n${history}` : history, params];
 }
 

@@ -67,7 +67,7 @@ export async function loadDemoResidents(db: Database): Promise<{ residents: numb
  */
 async function loadResidents(db: Database): Promise<{ residents: number; resources: number; ms: number }> {
   const residents: Resident[] = [];
-  const result = await loadSyntheticDemo(db, { onWrite: recordWriteHook, onResident: (resident) => residents.push(resident) });
+  const result = await loadSyntheticDemo(db, { onWrite: recordWriteHook, onResident: (resident) => void residents.push(resident) });
   await loadPdsStandIn(db, residents);
   await loadDemoDocuments(db);
   return result;

@@ -4,7 +4,9 @@
  * The same arguments give byte-identical output. A progress line goes to standard error at least
  * every second; bad arguments get one line naming the option and exit code 2.
  */
-import { parseArgs } from 'node:util';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type GenerateOptions, type Progress, DEFAULT_WORKERS, GenerateArgumentError, generate } from '../synthetic/generate.js';
 import { DEFAULT_AS_OF } from '../synthetic/model.js';
 
@@ -31,50 +33,62 @@ function wholeNumber(name: string, value: string | undefined, min: number, max: 
   return n;
 }
 
-/** The options of a run, or 'help'. Throws UsageError naming the option at fault. */
-export function parseGenerateArgs(args: string[]): Omit<GenerateOptions, 'onProgress'> | 'help' {
-  let values: Record<string, string | boolean | undefined>;
+/** Options by name: a string's value, or `true` for a flag given. */
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+/** The options of `args` (no positionals). Throws UsageError naming the option. */
+export function parseOptions(args: string[], options: NonNullable<ParseArgsConfig['options']>): OptionValues {
   try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        icb: { type: 'string' },
-        people: { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        'as-of': { type: 'string' },
-        workers: { type: 'string' },
-        'no-bundles': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    return parseArgs({ args, strict: true, allowPositionals: false, options }).values as OptionValues;
   } catch (error) {
     // node:util's messages name the option ("Unknown option '--foo'", "Option '--icb <value>' argument missing").
     throw new UsageError(error instanceof Error ? error.message.split('\n')[0]?.replace(/\. To specify a positional argument.*$/, '') ?? String(error) : String(error));
   }
-  if (values.help === true) return 'help';
-  const text = (name: string): string | undefined => {
-    const value = values[name];
-    return typeof value === 'string' ? value : undefined;
-  };
+}
+
+/** A string option's value; undefined when absent. */
+export function stringOption(values: OptionValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The options generate and load share: --icb, --people, --seed, --as-of (parseOptions' values). */
+export function populationOptions(values: OptionValues): { icb: string; people: number; seed: number; asOf: string } {
+  const text = (name: string): string | undefined => stringOption(values, name);
   const icb = text('icb')?.trim().toUpperCase();
   if (!icb) throw new UsageError('--icb is required, e.g. --icb QGH');
   if (!/^[A-Z0-9]{3}$/.test(icb)) throw new UsageError(`--icb must be an ICB's three-character ODS code such as QGH, not ${JSON.stringify(text('icb'))}`);
   const people = wholeNumber('people', text('people'), 1, 10_000_000);
   const seed = wholeNumber('seed', text('seed'), 0, Number.MAX_SAFE_INTEGER);
-  const out = text('out')?.trim();
-  if (!out) throw new UsageError('--out is required: the directory to write the population to');
   const asOf = text('as-of') ?? DEFAULT_AS_OF;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`)) || new Date(`${asOf}T00:00:00Z`).toISOString().slice(0, 10) !== asOf) {
     throw new UsageError(`--as-of must be a date written YYYY-MM-DD, not ${JSON.stringify(asOf)}`);
   }
+  return { icb, people, seed, asOf };
+}
+
+/** The options of a run, or 'help'. Throws UsageError naming the option at fault. */
+export function parseGenerateArgs(args: string[]): Omit<GenerateOptions, 'onProgress'> | 'help' {
+  const values = parseOptions(args, {
+    icb: { type: 'string' },
+    people: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    'as-of': { type: 'string' },
+    workers: { type: 'string' },
+    'no-bundles': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help === true) return 'help';
+  const text = (name: string): string | undefined => stringOption(values, name);
+  const { icb, people, seed, asOf } = populationOptions(values);
+  const out = text('out')?.trim();
+  if (!out) throw new UsageError('--out is required: the directory to write the population to');
   const workers = text('workers') === undefined ? DEFAULT_WORKERS : wholeNumber('workers', text('workers'), 0, 64);
   return { icb, people, seed, out, asOf, workers, ...(values['no-bundles'] === true ? { writer: { bundles: false } } : {}) };
 }
 
-function duration(ms: number): string {
+export function duration(ms: number): string {
   const s = Math.round(ms / 1000);
   return s >= 60 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
@@ -120,10 +134,23 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
-run(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`openics generate: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+/** Whether the module at `url` is the program being run, not imported (by a test, or `npm run load` for these helpers). */
+export function isMainModule(url: string): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule(import.meta.url)) {
+  run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`openics generate: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -7,12 +7,14 @@
  * It runs the same stages as `npm run generate` (the same seed gives the same resources) and
  * streams them into `importNdjson`: Organizations first time they are referred to, then each
  * copy's Patient and records. Loading again changes nothing (identical resources make no new
- * version).
+ * version). `npm run load` (src/cli/load.ts) loads a population of any size the same way.
  */
+import type { Resource } from '@medplum/fhirtypes';
 import type { Database } from '../core/db/database.js';
 import { type ImportProfile, type ImportResult, importNdjson } from '../fhir/bulk.js';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { type FhirWriteHook, FhirStore } from '../fhir/store.js';
+import type { PlacedRecord } from './feeds.js';
 import { HouseholdProducer } from './generate.js';
 import { DEFAULT_AS_OF, type Resident } from './model.js';
 
@@ -32,8 +34,16 @@ export interface SyntheticDemoOptions {
   profile?: ImportProfile;
   /** The store's write hook (the access policy's, so that what the records establish is known). */
   onWrite?: FhirWriteHook;
-  /** Told of each resident as the truth the feeds were made from (for the demo's stand-in of the national demographics service). */
-  onResident?: (resident: Resident) => void;
+  /**
+   * Told of each resident as the truth the feeds were made from (for the demo's stand-in of the
+   * national demographics service). When it returns a promise, generation waits for it, so a
+   * caller can write residents in batches as they stream rather than keep them all.
+   */
+  onResident?: (resident: Resident) => void | Promise<void>;
+  /** Resources a record implies (e.g. the pointer to a document it was written with), loaded just after it. */
+  implied?: (record: PlacedRecord) => Resource[];
+  /** Told of the counts so far after each resident's records are handed to the store. */
+  onProgress?: (done: { residents: number; resources: number }) => void;
 }
 
 export interface SyntheticDemoResult extends ImportResult {
@@ -43,12 +53,13 @@ export interface SyntheticDemoResult extends ImportResult {
 }
 
 /** Every resource of the population as NDJSON lines, household by household. */
-function* demoLines(producer: HouseholdProducer, counter: { residents: number; resources: number }, onResident?: (resident: Resident) => void): Generator<string> {
+async function* demoLines(producer: HouseholdProducer, counter: { residents: number; resources: number }, options: SyntheticDemoOptions): AsyncGenerator<string> {
   const organizations = new Set<string>();
   for (let index = 0; index < producer.households; index++) {
     for (const { resident, feeds } of producer.household(index)) {
       counter.residents += 1;
-      onResident?.(resident);
+      const pending = options.onResident?.(resident);
+      if (pending) await pending;
       for (const feed of feeds) {
         for (const org of feed.organizations) {
           if (organizations.has(org.id)) continue;
@@ -58,8 +69,15 @@ function* demoLines(producer: HouseholdProducer, counter: { residents: number; r
         }
         counter.resources += 1 + feed.records.length;
         yield JSON.stringify(feed.patient);
-        for (const record of feed.records) yield record.json;
+        for (const record of feed.records) {
+          yield record.json;
+          for (const implied of options.implied?.(record) ?? []) {
+            counter.resources += 1;
+            yield JSON.stringify(implied);
+          }
+        }
       }
+      options.onProgress?.({ ...counter });
     }
   }
 }
@@ -71,7 +89,7 @@ export async function loadSyntheticDemo(db: Database, options: SyntheticDemoOpti
   const parameters = { icb: options.icb ?? 'QGH', people: options.people ?? DEMO_PEOPLE, seed: options.seed ?? DEMO_SEED, asOf: options.asOf ?? DEFAULT_AS_OF };
   const producer = new HouseholdProducer(parameters);
   const counter = { residents: 0, resources: 0 };
-  const result = await importNdjson(new FhirStore(db, options.onWrite ? { onWrite: options.onWrite } : {}), demoLines(producer, counter, options.onResident), { maxErrors: 5, ...(options.profile ? { profile: options.profile } : {}) });
+  const result = await importNdjson(new FhirStore(db, options.onWrite ? { onWrite: options.onWrite } : {}), demoLines(producer, counter, options), { maxErrors: 5, ...(options.profile ? { profile: options.profile } : {}) });
   if (result.failed > 0) {
     // A generator bug, not a user's mistake: say which lines and why, without any patient data.
     const why = result.errors.map((e) => `line ${e.line}: ${e.issues.map((i) => `${i.expression ?? ''} ${i.diagnostics}`).join('; ')}`).join(' | ');

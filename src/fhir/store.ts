@@ -512,7 +512,11 @@ function writeStatement(family: TableFamily, batch: readonly PendingVersion[]): 
         ${arr(inserted.map((v) => Number(v.resource.meta.versionId)), 'int4')}, ${arr(inserted.map((v) => v.resource.meta.lastUpdated), 'timestamptz')},
         ${arr(inserted.map((v) => v.deleted), 'bool')}, ${arr(inserted.map((v) => contentOf(v)), 'text')}))`);
   }
-  parts.push(...indexInserts(family, batch, arr));
+  const bind = (value: unknown, type: string): string => {
+    params.push(value);
+    return `$${params.length}::${type}`;
+  };
+  parts.push(...indexInserts(family, batch, bind));
   // The new versions' history rows hold no text while they are current (see currentJoin).
   const history = `INSERT INTO ${family}_history (resource_key, patient_key, resource_type, id, version_id, last_updated, method, deleted)
     SELECT * FROM unnest(${arr(batch.map((v) => v.resourceKey), 'int8')}, ${arr(batch.map((v) => v.patientKey), 'int8')},
@@ -533,31 +537,32 @@ const INDEX_COLUMNS: Record<keyof IndexRows, Array<[column: string, field: strin
   uri: [['value', 'value', 'text']],
 };
 
-function indexInserts(family: TableFamily, batch: readonly PendingVersion[], arr: (values: unknown[], type: string) => string): string[] {
+/**
+ * One INSERT per index table, its rows passed as a single JSON parameter that PostgreSQL expands
+ * with json_to_recordset. As one array parameter per column, node-postgres escaped every value in
+ * JavaScript (`escapeElement`, 7% of an import's time); JSON.stringify does it natively.
+ */
+function indexInserts(family: TableFamily, batch: readonly PendingVersion[], bind: (value: unknown, type: string) => string): string[] {
   const parts: string[] = [];
   for (const table of INDEX_TABLES) {
-    const keys: number[] = [];
-    const patients: number[] = [];
-    const types: string[] = [];
-    const paramNames: string[] = [];
-    const items: number[] = [];
     const columns = INDEX_COLUMNS[table];
-    const values: unknown[][] = columns.map(() => []);
+    // Short keys (k, p, t, n, i, c0, c1...) keep the JSON small; the column list below names them.
+    const rows: Array<Record<string, unknown>> = [];
     for (const v of batch) {
       if (v.deleted) continue;
       for (const row of v.rows[table] as unknown as Array<Record<string, unknown>>) {
-        keys.push(v.resourceKey);
-        patients.push(v.patientKey);
-        types.push(v.resource.resourceType);
-        paramNames.push(row.param as string);
-        items.push(row.item as number);
-        columns.forEach(([, field], i) => (values[i] as unknown[]).push(row[field] ?? null));
+        const out: Record<string, unknown> = { k: v.resourceKey, p: v.patientKey, t: v.resource.resourceType, n: row.param, i: row.item };
+        columns.forEach(([, field], c) => {
+          const value = row[field];
+          if (value !== undefined && value !== null) out[`c${c}`] = value;
+        });
+        rows.push(out);
       }
     }
-    if (keys.length === 0) continue;
+    if (rows.length === 0) continue;
     parts.push(`ix_${table} AS (INSERT INTO ${family}_${table} (resource_key, patient_key, resource_type, param, item, ${columns.map((c) => c[0]).join(', ')})
-      SELECT * FROM unnest(${arr(keys, 'int8')}, ${arr(patients, 'int8')}, ${arr(types, 'text')}, ${arr(paramNames, 'text')}, ${arr(items, 'int2')},
-        ${columns.map(([, , sqlType], i) => arr(values[i] as unknown[], sqlType)).join(', ')}))`);
+      SELECT k, p, t, n, i, ${columns.map((_, c) => `c${c}`).join(', ')}
+      FROM json_to_recordset(${bind(JSON.stringify(rows), 'json')}) AS x(k int8, p int8, t text, n text, i int2, ${columns.map(([, , sqlType], c) => `c${c} ${sqlType}`).join(', ')}))`);
   }
   return parts;
 }

@@ -92,7 +92,3 @@ export function nhsNumberFor(sequence: number, seed: number): string {
   throw new Error(`nhsNumberFor: no NHS number at index ${index}`);
 }
 
-/** Format for display: "999 123 4567". */
-export function formatNhsNumber(nhsNumber: string): string {
-  return `${nhsNumber.slice(0, 3)} ${nhsNumber.slice(3, 6)} ${nhsNumber.slice(6)}`;
-}

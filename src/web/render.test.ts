@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDate, formatNumber, formatPounds } from './render.js';
+import { formatDate, formatNhsNumber, formatNumber, formatPounds } from './render.js';
 
 describe('formatting for pages', () => {
   it('writes dates the NHS way', () => {
@@ -14,5 +14,12 @@ describe('formatting for pages', () => {
     expect(formatPounds(112000000)).toBe('£112,000,000');
     expect(formatPounds(112000000, true)).toBe('£112m');
     expect(formatPounds(850000, true)).toBe('£850,000');
+  });
+
+  it('writes an NHS number in three groups, and leaves anything else as it was', () => {
+    // 943 476 5919 is the NHS's published example of a valid number.
+    expect(formatNhsNumber('9434765919')).toBe('943 476 5919');
+    expect(formatNhsNumber('94347659')).toBe('94347659');
+    expect(formatNhsNumber(undefined)).toBe('');
   });
 });

@@ -48,6 +48,13 @@ export function formatDateTime(value: unknown): string {
   return `${part('day')} ${part('month')} ${part('year')} at ${part('hour')}:${part('minute')}${part('dayPeriod').toLowerCase().replaceAll(' ', '')}`;
 }
 
+/** "9434765919" → "943 476 5919", the NHS's way of writing an NHS number; anything else as it is. */
+export function formatNhsNumber(value: unknown): string {
+  if (typeof value !== 'string' && typeof value !== 'number') return '';
+  const text = String(value);
+  return /^\d{10}$/.test(text) ? `${text.slice(0, 3)} ${text.slice(3, 6)} ${text.slice(6)}` : text;
+}
+
 export function formatNumber(value: unknown, digits = 0): string {
   if (value === null || value === undefined || value === '') return '';
   return Number(value).toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -69,6 +76,7 @@ export function createRenderer(moduleViewDirs: string[]): Renderer {
   env.addFilter('date', formatDate);
   env.addFilter('datetime', formatDateTime);
   env.addFilter('number', formatNumber);
+  env.addFilter('nhsNumber', formatNhsNumber);
   env.addFilter('pounds', formatPounds);
   env.addGlobal('nhsukFiles', NHSUK_FILES);
   // `pageRequest`: who is signed in, the forms' CSRF token, the CSP nonce (request-locals.ts).

@@ -1,6 +1,7 @@
 /** A Patient as a banner shows it: name, date of birth, NHS number. */
 import type { Database } from '../../core/db/database.js';
 import { FhirStore } from '../../fhir/store.js';
+import { formatNhsNumber } from '../../web/render.js';
 import { NHS_NUMBER_SYSTEM } from '../identity/citizens.js';
 
 export interface PatientSummary {
@@ -11,10 +12,6 @@ export interface PatientSummary {
   nhsNumber?: string | undefined;
 }
 
-/** "9434765919" → "943 476 5919", the NHS's way of writing an NHS number. */
-export function formatNhsNumber(value: string): string {
-  return /^\d{10}$/.test(value) ? `${value.slice(0, 3)} ${value.slice(3, 6)} ${value.slice(6)}` : value;
-}
 
 /** A Patient's name, date of birth and NHS number for a banner, or undefined when there is no such Patient. */
 export async function patientSummary(db: Database, id: string): Promise<PatientSummary | undefined> {

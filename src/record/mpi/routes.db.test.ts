@@ -79,6 +79,9 @@ describe('the master patient index pages and API', () => {
     expect(html).toContain('Whitlock');
     expect(html).toContain('Mortimer');
     expect(html).toContain('Family name');
+    // Written as people read them: the NHS number in three groups, the date in words.
+    expect(html).toContain('999 000 0034 (verified)');
+    expect(html).toContain('9 May 1972');
     expect(html).toMatch(/[+-]\d+\.\d/);
     expect(html).toContain('Trace the new record on PDS');
     const events = await auditedFor('acute-zara');
@@ -113,6 +116,8 @@ describe('the master patient index pages and API', () => {
     const html = await page.text();
     expect(html).toContain('married name; same date of birth and practice');
     expect(html).toContain('Unmerge the record');
+    expect(html).toContain('999 000 0034');
+    expect(html).toContain('9 May 1972');
     expect((await fetch(`${app.url}/record/matching/residents/no-such-resident`, { headers: { cookie: admin.cookie } })).status).toBe(404);
 
     const refused = await form(`/record/matching/residents/${zara?.residentId}/unmerge`, admin, { patient: 'someone-else', reason: 'not the same person' });

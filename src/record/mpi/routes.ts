@@ -26,7 +26,7 @@ import type { AccessContext } from '../../access/context.js';
 import type { AccessRule } from '../../access/identity/rules.js';
 import { ValidationError } from '../../core/errors.js';
 import { HTML, pageErrorHandler } from '../../web/page-errors.js';
-import { createRenderer } from '../../web/render.js';
+import { createRenderer, formatDate, formatNhsNumber } from '../../web/render.js';
 import { LocalPds } from '../pds/index.js';
 import { MIN_REASON_LENGTH, MpiError, acceptReview, mergeResidents, rejectReview, unmergePatient } from './merge.js';
 import { type QueuedReview, openReviews, residentHistory, reviewById } from './queries.js';
@@ -65,7 +65,9 @@ function sideBySide(review: QueuedReview): Array<{ field: string; left: string; 
   const shown = (d: QueuedReview['patient']['demographics'], field: string): string => {
     const value = (d as unknown as Record<string, unknown>)[field];
     if (Array.isArray(value)) return value.join(' ');
-    if (field === 'nhsNumber' && typeof value === 'string') return `${value}${d.nhsVerified ? ' (verified)' : ' (not verified)'}`;
+    if (field === 'nhsNumber' && typeof value === 'string') return `${formatNhsNumber(value)}${d.nhsVerified ? ' (verified)' : ' (not verified)'}`;
+    // Written as people read them, so a transposed day and month is seen at a glance.
+    if (field === 'birthDate' && typeof value === 'string') return formatDate(value);
     return typeof value === 'string' ? value : '—';
   };
   return review.score.fields.map((f) => ({

@@ -9,7 +9,7 @@ import type { FhirAccessPolicy } from '../../fhir/access.js';
 import { findMatching } from '../../fhir/search/execute.js';
 import { FhirStore } from '../../fhir/store.js';
 import { isValidNhsNumber } from '../../fhir/validate.js';
-import { formatNhsNumber } from '../../access/oauth/patients.js';
+import { formatNhsNumber } from '../../web/render.js';
 import { type SourceOrganisation, sourceResolver } from './sources.js';
 
 const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';

@@ -11,7 +11,7 @@ import type { FhirAccessPolicy } from '../../fhir/access.js';
 import { patientRecord } from '../../fhir/everything.js';
 import { FhirError } from '../../fhir/outcome.js';
 import { formatDate } from '../../web/render.js';
-import { formatNhsNumber } from '../../access/oauth/patients.js';
+import { formatNhsNumber } from '../../web/render.js';
 import { nhsNumberOf } from '../mpi/residents.js';
 import { NHS_NUMBER_SYSTEM } from '../../synthetic/model.js';
 import { SETTINGS, type Setting, type SourceOrganisation, sourceResolver } from './sources.js';

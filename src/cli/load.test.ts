@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type CliRun, runCli } from '../../test/support/cli.js';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,18 +52,8 @@ describe('npm run load: arguments', () => {
   });
 });
 
-/** Runs `npm run load -- <args>` as npm does (tsx on the CLI file). */
-async function loadCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join('node_modules', '.bin', 'tsx'), ['src/cli/load.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs `npm run load -- <args>` as npm does. */
+const loadCli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => runCli('load.ts', args, env);
 
 describe('npm run load: the command', () => {
   it('says how to use it, and that running it again resumes a load', async () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type CliRun, runCli } from '../../test/support/cli.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,18 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'openics-profile-cli-'));
 const out = join(dir, 'out');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `npm run profile -- <args>` as npm does (tsx on the CLI file). */
-async function profileCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join('node_modules', '.bin', 'tsx'), ['src/cli/profile.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const profileCli = (args: string[]): Promise<CliRun> => runCli('profile.ts', args);
 
 describe('npm run profile', () => {
   beforeAll(async () => {

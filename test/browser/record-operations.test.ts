@@ -14,7 +14,7 @@ import { keepDeadLetter } from '../../src/record/feeds/dead-letters.js';
 import { recordWriteHook } from '../../src/record/write-hook.js';
 import { signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, checkPage, cspViolations, launchBrowser } from '../support/browser.js';
 
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
 
@@ -36,7 +36,6 @@ describe.skipIf(!CHROMIUM)('the shared care record’s operator pages in Chromiu
   let app: TestApp;
   let browser: Browser;
   let page: Page;
-  const csp: string[] = [];
 
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
@@ -51,9 +50,7 @@ describe.skipIf(!CHROMIUM)('the shared care record’s operator pages in Chromiu
       outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'value', diagnostics: 'Invalid date', expression: ['Patient.birthDate'] }] },
     });
     page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) csp.push(`${page.url()}: ${message.text()}`);
-    });
+    cspViolations(page);
     await signInBrowser(page, app, 'gareth.wilson');
   }, 180_000);
 
@@ -64,19 +61,7 @@ describe.skipIf(!CHROMIUM)('the shared care record’s operator pages in Chromiu
 
   const main = async (): Promise<string> => (await page.locator('main').innerText()).replace(/\s+/g, ' ');
 
-  async function check(name: string): Promise<void> {
-    await page.setViewportSize(DESKTOP);
-    const desktop = await axeViolations(page);
-    expect(desktop, `${name} at desktop width:\n${describeViolations(desktop)}`).toEqual([]);
-    await screenshot(page, `record-operations-${name}-desktop`);
-    await page.setViewportSize(PHONE);
-    const phone = await axeViolations(page);
-    expect(phone, `${name} at phone width:\n${describeViolations(phone)}`).toEqual([]);
-    expect(await horizontalOverflow(page), `${name} scrolls sideways on a phone`).toBeLessThanOrEqual(1);
-    await screenshot(page, `record-operations-${name}-phone`);
-    await page.setViewportSize(DESKTOP);
-    expect(csp, 'Content Security Policy violations').toEqual([]);
-  }
+  const check = (name: string): Promise<void> => checkPage(page, `record-operations-${name}`);
 
   it('offers an administrator the review queue and the refused messages on the home page', async () => {
     await page.goto(`${app.url}/`);

@@ -14,7 +14,7 @@ import { FhirStore } from '../../src/fhir/store.js';
 import { recordWriteHook } from '../../src/record/write-hook.js';
 import { signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, checkPage, cspViolations, launchBrowser } from '../support/browser.js';
 
 const CLINICIAN = 'chidi.okafor';
 const KEITH = { nhsNumber: '9995354209', shown: '999 535 4209', username: 'keith.clarke' };
@@ -25,7 +25,6 @@ describe.skipIf(!CHROMIUM)('the shared care record in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let stranger: string;
-  const csp: string[] = [];
 
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
@@ -41,9 +40,7 @@ describe.skipIf(!CHROMIUM)('the shared care record in Chromium', () => {
     })).id;
     context = await browser.newContext({ viewport: DESKTOP });
     page = await context.newPage();
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) csp.push(`${page.url()}: ${message.text()}`);
-    });
+    cspViolations(page);
     await signInBrowser(page, app, CLINICIAN);
   }, 180_000);
 
@@ -54,20 +51,7 @@ describe.skipIf(!CHROMIUM)('the shared care record in Chromium', () => {
 
   const main = async (): Promise<string> => (await page.locator('main').innerText()).replace(/\s+/g, ' ');
 
-  /** axe at desktop and phone width, no sideways scrolling on a phone, no CSP violations, and screenshots. */
-  async function check(name: string): Promise<void> {
-    await page.setViewportSize(DESKTOP);
-    const desktop = await axeViolations(page);
-    expect(desktop, `${name} at desktop width:\n${describeViolations(desktop)}`).toEqual([]);
-    await screenshot(page, `record-${name}-desktop`);
-    await page.setViewportSize(PHONE);
-    const phone = await axeViolations(page);
-    expect(phone, `${name} at phone width:\n${describeViolations(phone)}`).toEqual([]);
-    expect(await horizontalOverflow(page), `${name} scrolls sideways on a phone`).toBeLessThanOrEqual(1);
-    await screenshot(page, `record-${name}-phone`);
-    await page.setViewportSize(DESKTOP);
-    expect(csp, 'Content Security Policy violations').toEqual([]);
-  }
+  const check = (name: string): Promise<void> => checkPage(page, `record-${name}`);
 
   it('names the mistakes in a search: an NHS number failing Modulus 11, a date that is not a date', async () => {
     await page.goto(`${app.url}/record`);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
+import { expect } from 'vitest';
 
 const require = createRequire(import.meta.url);
 
@@ -119,4 +120,24 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * The checks every page of a journey gets: axe WCAG 2.2 AA at desktop and phone width, no
+ * sideways scrolling on a phone, a screenshot at each width (<name>-desktop, <name>-phone), and no
+ * Content Security Policy violations so far (start recording with `cspViolations(page)` first).
+ * Leaves the page at desktop width.
+ */
+export async function checkPage(page: Page, name: string): Promise<void> {
+  await page.setViewportSize(DESKTOP);
+  const desktop = await axeViolations(page);
+  expect(desktop, `${name} at desktop width:\n${describeViolations(desktop)}`).toEqual([]);
+  await screenshot(page, `${name}-desktop`);
+  await page.setViewportSize(PHONE);
+  const phone = await axeViolations(page);
+  expect(phone, `${name} at phone width:\n${describeViolations(phone)}`).toEqual([]);
+  expect(await horizontalOverflow(page), `${name} scrolls sideways on a phone`).toBeLessThanOrEqual(1);
+  await screenshot(page, `${name}-phone`);
+  await page.setViewportSize(DESKTOP);
+  expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
 }

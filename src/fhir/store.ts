@@ -201,7 +201,7 @@ export class FhirStore {
     const sql = new SqlBuilder({ baseUrl: '' });
     const where = `h.resource_type = ${sql.bind(type)} AND h.id = ${sql.bind(id)} AND h.version_id = ${sql.bind(version)}`;
     const result = await this.db.query<{ content: string | null; deleted: boolean; patient_key: number; visible: boolean }>(
-      `SELECT ${historyContent('h', 'cur')} AS content, h.deleted, h.patient_key, ${this.visibility(sql, family, 'h')} AS visible
+      `SELECT coalesce(h.content, cur.content) AS content, h.deleted, h.patient_key, ${this.visibility(sql, family, 'h')} AS visible
        FROM ${family}_history h ${currentJoin(family, 'h', 'cur')} WHERE ${where}`,
       sql.values,
     );
@@ -330,13 +330,19 @@ export class FhirStore {
         if (since) where.push(`h.last_updated >= ${since}`);
         const access = this.access?.rowFilter(sql, f, 'h');
         if (access) where.push(`(${access})`);
-        return `SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.deleted, ${historyContent('h', 'cur')} AS content, h.patient_key
-          FROM ${f}_history h ${currentJoin(f, 'h', 'cur')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+        return `SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.deleted, h.content, h.patient_key
+          FROM ${f}_history h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
       })
       .join(' UNION ALL ');
     const count = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM (${union}) h`, sql.values);
+    // Only the page's current versions read their text from the resource rows (a type lives in one family, so at most one join matches).
+    const order = 'ORDER BY last_updated DESC, version_id DESC, resource_type, id';
     const rows = await this.db.query<{ resource_type: string; id: string; version_id: number; last_updated: Date; method: HistoryEntry['method']; deleted: boolean; content: string | null; patient_key: number | string }>(
-      `${union} ORDER BY last_updated DESC, version_id DESC, resource_type, id LIMIT $${sql.values.length + 1} OFFSET $${sql.values.length + 2}`,
+      `SELECT p.resource_type, p.id, p.version_id, p.last_updated, p.method, p.deleted, p.patient_key,
+              coalesce(p.content, ${families.map((_, i) => `cur${i}.content`).join(', ')}) AS content
+       FROM (${union} ${order} LIMIT $${sql.values.length + 1} OFFSET $${sql.values.length + 2}) p
+       ${families.map((f, i) => currentJoin(f, 'p', `cur${i}`)).join(' ')}
+       ${order}`,
       [...sql.values, query.count, query.offset],
     );
     for (const r of rows.rows) this.touch(r.patient_key);
@@ -459,14 +465,10 @@ export class FhirStore {
 
 /**
  * A history row's content is null while it is the current version (the resource row holds the
- * text, so it is stored once): these read it from there. `h` is the history row, `cur` the join.
+ * text, so it is stored once): this join reads it from there. `h` is the history row, `cur` the join.
  */
 function currentJoin(family: TableFamily, h: string, cur: string): string {
   return `LEFT JOIN ${family}_resource ${cur} ON ${h}.content IS NULL AND NOT ${h}.deleted AND ${cur}.resource_type = ${h}.resource_type AND ${cur}.id = ${h}.id AND ${cur}.version_id = ${h}.version_id`;
-}
-
-function historyContent(h: string, cur: string): string {
-  return `coalesce(${h}.content, ${cur}.content)`;
 }
 
 /** A CTE copying the text of the current versions of these resources into their history rows, before a newer version replaces them. */

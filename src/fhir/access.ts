@@ -135,19 +135,25 @@ export const UNRESTRICTED_ACCESS: FhirAccessPolicy = {
 /**
  * A refusal: the error the client sees, marked so that the FHIR error handler records it in the
  * audit trail (with the patients it concerned) before answering.
+ *
+ * `patientKeys` are every Patient compartment the refusal concerned (for the audit trail);
+ * `patientIds` are the Patient ids the caller may be told, set only where the refusal says why
+ * (a clinician without a relationship, who may break glass for them). Pages build their
+ * break-glass links from `patientIds`, never from the wording of the diagnostics.
  */
 export class FhirAccessDenied extends FhirError {
   constructor(
     status: number,
     issues: readonly Issue[],
     readonly patientKeys: readonly number[] = [],
+    readonly patientIds: readonly string[] = [],
   ) {
     super(status, issues);
     this.name = 'FhirAccessDenied';
   }
 
-  static refuse(status: number, code: Issue['code'], diagnostics: string, patientKeys: readonly number[] = []): FhirAccessDenied {
-    return new FhirAccessDenied(status, [{ severity: 'error', code, diagnostics }], patientKeys);
+  static refuse(status: number, code: Issue['code'], diagnostics: string, patientKeys: readonly number[] = [], patientIds: readonly string[] = []): FhirAccessDenied {
+    return new FhirAccessDenied(status, [{ severity: 'error', code, diagnostics }], patientKeys, patientIds);
   }
 }
 

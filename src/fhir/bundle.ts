@@ -317,7 +317,7 @@ class Run {
     if (this.transaction) {
       const what = `${work.method} ${work.request.url.split('?')[0] ?? ''}`;
       const issues = anchored.issues.map((i) => ({ ...i, diagnostics: `Bundle.entry[${work.index}] (${what}) failed, so the transaction was not applied: ${i.diagnostics}` }));
-      throw refused ? new FhirAccessDenied(anchored.status, issues, error.patientKeys) : new FhirError(anchored.status, issues);
+      throw refused ? new FhirAccessDenied(anchored.status, issues, error.patientKeys, error.patientIds) : new FhirError(anchored.status, issues);
     }
     if (refused) {
       const target = work.target;

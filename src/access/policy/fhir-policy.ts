@@ -377,6 +377,7 @@ export class FhirPolicy implements FhirAccessPolicy {
       'forbidden',
       `${why} In an emergency you may break glass${patientText}: POST /api/access/break-glass with the patient and your reason (or use the form at /access/break-glass). Access is then granted for a limited time, recorded and reviewed by the privacy officer.`,
       [row.patientKey],
+      patient ? [patient] : [],
     );
   }
 

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../../../test/support/database.js';
 import { accessHeader, startHeaderTestApp } from '../../../test/support/test-access.js';
 import type { AccessContext } from '../../access/context.js';
+import { fhirAccessFor } from '../../access/policy/fhir-policy.js';
+import { FhirAccessDenied } from '../../fhir/access.js';
 import { FhirStore } from '../../fhir/store.js';
 import { hasErrors, validateResource } from '../../fhir/validate.js';
 import { recordWriteHook } from '../write-hook.js';
@@ -53,6 +55,11 @@ afterAll(async () => {
 
 async function open(id: string, as: AccessContext): Promise<Response> {
   return fetch(`${t.url}/record/documents/${id}`, { headers: accessHeader(as), redirect: 'manual' });
+}
+
+/** The break-glass links a page offers. */
+function breakGlassLinks(html: string): string[] {
+  return [...html.matchAll(/href="(\/access\/break-glass[^"]*)"/g)].map((m) => (m[1] ?? '').replaceAll('&amp;', '&'));
 }
 
 async function audited(agent: string): Promise<Array<{ outcome: string; patients: string[] }>> {
@@ -100,9 +107,28 @@ describe(`shared record pointers (${process.env.DATABASE_URL ? 'PostgreSQL serve
     expect(response.status).toBe(403);
     expect(response.headers.get('location')).toBeNull();
     const html = await response.text();
-    expect(html).toContain('/access/break-glass?patient=rwp-jo');
+    expect(breakGlassLinks(html)).toEqual(['/access/break-glass?patient=rwp-jo']);
     expect(html).not.toContain('pneumonia');
     expect((await audited('dr-elsewhere')).at(-1)).toEqual({ outcome: 'refused', patients: ['rwp-jo'] });
+  });
+
+  it('names in the break-glass link the Patient whose record holds the document, from the refusal itself rather than its wording', async () => {
+    // A second resident's letter, whose id says nothing of its Patient.
+    await t.store.update('Patient', 'rwp-ann.2', { resourceType: 'Patient', id: 'rwp-ann.2', meta: source('RWP', 'pas'), name: [{ family: 'Okafor', given: ['Ann'] }], managingOrganization: { reference: 'Organization/RWP' } });
+    const letter: DocumentReference = { resourceType: 'DocumentReference', id: 'letter-7', meta: source('RWP', 'edms'), status: 'current', subject: { reference: 'Patient/rwp-ann.2' }, custodian: { reference: 'Organization/RWP' }, content: [{ attachment: { contentType: 'text/html', url: 'https://edms.example.nhs.uk/letters/7' } }] };
+    await t.store.update('DocumentReference', 'letter-7', letter);
+    const refusal = await new FhirStore(t.database.db)
+      .withAccess(fhirAccessFor(unrelatedDoctor, t.database.db))
+      .read('DocumentReference', 'letter-7')
+      .then(() => undefined, (error: unknown) => error);
+    expect(refusal).toBeInstanceOf(FhirAccessDenied);
+    expect(refusal).toMatchObject({ status: 403, patientIds: ['rwp-ann.2'] });
+
+    const response = await open('letter-7', unrelatedDoctor);
+    expect(response.status).toBe(403);
+    expect(breakGlassLinks(await response.text())).toEqual(['/access/break-glass?patient=rwp-ann.2']);
+    // The organisation that holds it may open it, so it is offered no break-glass.
+    expect((await open('letter-7', acuteDoctor)).headers.get('location')).toBe('https://edms.example.nhs.uk/letters/7');
   });
 
   it('opens a citizen their own discharge summary, and answers anyone else’s as if it did not exist', async () => {

@@ -55,8 +55,9 @@ export async function registerDocumentRoutes(app: FastifyInstance, context: AppC
         const refused = error instanceof FhirAccessDenied;
         const message = error.issues.map((i) => i.diagnostics).filter(Boolean).join(' ') || 'This document cannot be opened.';
         await policy.record({ interaction: 'read', outcome: refused ? 'refused' : 'failure', what, patientKeys: refused ? error.patientKeys : [], detail: message });
-        const patient = /Patient\/([A-Za-z0-9\-.]{1,64})/.exec(message)?.[1];
-        return problem(reply, error.status, error.status === 404 || error.status === 410 ? 'There is no such document.' : message, error.status === 403 && patient ? `/access/break-glass?patient=${encodeURIComponent(patient)}` : undefined);
+        // The refusal names the Patient only where the caller may break glass for them.
+        const patient = refused && error.status === 403 ? error.patientIds[0] : undefined;
+        return problem(reply, error.status, error.status === 404 || error.status === 410 ? 'There is no such document.' : message, patient ? `/access/break-glass?patient=${encodeURIComponent(patient)}` : undefined);
       }
       await policy.record({ interaction: 'read', outcome: 'success', what, patientKeys: [...touched], detail: 'document opened' });
       const url = document.content.find((c) => c.attachment.url)?.attachment.url;

@@ -4,7 +4,7 @@
  * Patients they may see are found), grouped by resident.
  */
 import type { Patient } from '@medplum/fhirtypes';
-import type { Database } from '../../core/db/database.js';
+import type { Database, Queryable } from '../../core/db/database.js';
 import type { FhirAccessPolicy } from '../../fhir/access.js';
 import { findMatching } from '../../fhir/search/execute.js';
 import { FhirStore } from '../../fhir/store.js';
@@ -105,11 +105,37 @@ export interface FindResult {
   truncated: boolean;
 }
 
+/** The resident a Patient belongs to (the master patient index), with the `meta.source` of each of that resident's current source Patients. */
+export interface LinkedResident {
+  residentId: string;
+  sources: (string | null)[];
+}
+
+/** The residents of these Patients, by Patient id (an unlinked Patient is absent), in one look-up. */
+export type ResidentsOf = (patientIds: readonly string[]) => Promise<ReadonlyMap<string, LinkedResident>>;
+
 /**
- * Which resident a Patient belongs to (the master patient index), with the `meta.source` of each
- * of that resident's source Patients; undefined when unlinked.
+ * The master patient index's answer for each Patient, in one query: its resident, with the
+ * `meta.source` of that resident's current (not withdrawn) source Patients, oldest link first,
+ * as `residentOfPatient` gives them one Patient at a time.
  */
-export type ResidentOf = (patientId: string) => Promise<{ residentId: string; sources: (string | null)[] } | undefined>;
+export async function residentsOfPatients(q: Queryable, patientIds: readonly string[]): Promise<Map<string, LinkedResident>> {
+  const residents = new Map<string, LinkedResident>();
+  if (patientIds.length === 0) return residents;
+  const { rows } = await q.query<{ patient_id: string; resident_id: string; member: string | null; system: string | null }>(
+    `SELECT s.patient_id, s.resident_id, m.patient_id AS member, m.system
+     FROM mpi_source_patient s LEFT JOIN mpi_source_patient m ON m.resident_id = s.resident_id AND m.withdrawn_at IS NULL
+     WHERE s.patient_id = ANY($1::text[])
+     ORDER BY s.patient_id, m.linked_at, m.patient_id`,
+    [[...new Set(patientIds)]],
+  );
+  for (const row of rows) {
+    let resident = residents.get(row.patient_id);
+    if (!resident) residents.set(row.patient_id, (resident = { residentId: row.resident_id, sources: [] }));
+    if (row.member !== null) resident.sources.push(row.system);
+  }
+  return residents;
+}
 
 function searchParams(query: FindQuery): [string, string][] {
   if (query.by === 'nhs-number') return [['identifier', `${NHS_NUMBER_SYSTEM}|${query.nhsNumber}`]];
@@ -117,12 +143,12 @@ function searchParams(query: FindQuery): [string, string][] {
 }
 
 /** Searches as the user and groups what they may see by resident. */
-export async function findResidents(db: Database, policy: FhirAccessPolicy, query: FindQuery, residentOf: ResidentOf): Promise<FindResult> {
+export async function findResidents(db: Database, policy: FhirAccessPolicy, query: FindQuery, residentsOf: ResidentsOf): Promise<FindResult> {
   const found = await findMatching(db, 'Patient', searchParams(query), { baseUrl: INTERNAL_BASE, rowFilter: policy.rowFilter, limit: MAX_RESULTS + 1 });
   const truncated = found.length > MAX_RESULTS;
-  const store = new FhirStore(db).withAccess(policy);
-  const patients = (await Promise.all(found.slice(0, MAX_RESULTS).map((f) => store.read('Patient', f.id)))) as (Patient & { id: string })[];
-  const sourceOf = await sourceResolver(db, patients);
+  // One read of the found Patients as the user (the policy checks each, as a read of one would), one look-up of their residents.
+  const patients = (await new FhirStore(db).withAccess(policy).readMany('Patient', found.slice(0, MAX_RESULTS).map((f) => f.id))) as (Patient & { id: string })[];
+  const [sourceOf, residents] = await Promise.all([sourceResolver(db, patients), residentsOf(patients.map((p) => p.id))]);
   const groups = new Map<string, FoundResident>();
   const linkedSources = new Map<string, string[]>();
   for (const patient of patients) {
@@ -136,7 +162,7 @@ export async function findResidents(db: Database, policy: FhirAccessPolicy, quer
       postcode: patient.address?.[0]?.postalCode,
       source: sourceOf(patient),
     };
-    const resident = await residentOf(patient.id);
+    const resident = residents.get(patient.id);
     const residentId = resident?.residentId;
     for (const source of resident?.sources ?? []) if (source) linkedSources.set(residentId ?? '', [...(linkedSources.get(residentId ?? '') ?? []), source]);
     const key = residentId ?? `patient:${patient.id}`;

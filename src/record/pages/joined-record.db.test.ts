@@ -131,11 +131,11 @@ describe('the joined record', () => {
 
   it('finds residents by NHS number or by family name and date of birth, only among the records the user may see', async () => {
     const policy = fhirAccessFor(doctorAt('RWP'), database.db);
-    const byNumber = await findResidents(database.db, policy, { by: 'nhs-number', nhsNumber: KEITH_NHS_NUMBER }, async () => undefined);
+    const byNumber = await findResidents(database.db, policy, { by: 'nhs-number', nhsNumber: KEITH_NHS_NUMBER }, async () => new Map());
     expect(byNumber.patientIds).toContain(keith.get('RWP')?.patientId);
     expect(byNumber.residents[0]?.nhsNumber).toBe('999 535 4209');
     // Grouped by resident when the index says which copies are one person.
-    const grouped = await findResidents(database.db, fhirAccessFor(SYSTEM_ACCESS, database.db), { by: 'nhs-number', nhsNumber: KEITH_NHS_NUMBER }, async () => ({ residentId: 'keith', sources: [`urn:openics:source:${holderOfKind('social-care')}:mosaic`, 'urn:openics:source:RWP:pas'] }));
+    const grouped = await findResidents(database.db, fhirAccessFor(SYSTEM_ACCESS, database.db), { by: 'nhs-number', nhsNumber: KEITH_NHS_NUMBER }, async (ids) => new Map(ids.map((id) => [id, { residentId: 'keith', sources: [`urn:openics:source:${holderOfKind('social-care')}:mosaic`, 'urn:openics:source:RWP:pas'] }])));
     expect(grouped.residents).toHaveLength(1);
     expect(grouped.residents[0]?.copies.length).toBe(grouped.patientIds.length);
     expect(grouped.residents[0]?.copies.length).toBeGreaterThanOrEqual(4);
@@ -144,10 +144,10 @@ describe('the joined record', () => {
     expect(grouped.residents[0]?.alsoHeldBy.map((o) => [o.code, o.name])).toEqual([['E10000034', 'Worcestershire County Council']]);
 
     const birthDate = (await new FhirStore(database.db).read('Patient', keith.get('RWP')?.patientId ?? '')) as { birthDate?: string };
-    const byName = await findResidents(database.db, policy, { by: 'name', family: 'Clarke', birthDate: birthDate.birthDate ?? '' }, async () => undefined);
+    const byName = await findResidents(database.db, policy, { by: 'name', family: 'Clarke', birthDate: birthDate.birthDate ?? '' }, async () => new Map());
     expect(byName.patientIds).toContain(keith.get('RWP')?.patientId);
     // Someone RWP has no relationship with is not found, and the search offers break-glass by NHS number only.
-    const stranger = await findResidents(database.db, fhirAccessFor(doctorAt('RWP'), database.db), { by: 'name', family: 'Stranger', birthDate: '1970-01-01' }, async () => undefined);
+    const stranger = await findResidents(database.db, fhirAccessFor(doctorAt('RWP'), database.db), { by: 'name', family: 'Stranger', birthDate: '1970-01-01' }, async () => new Map());
     expect(stranger.residents).toEqual([]);
     // The copies holding an NHS number, found as OpenICS for the break-glass offer: all but the council's.
     expect(new Set(await hiddenHolders(database.db, KEITH_NHS_NUMBER))).toEqual(new Set(grouped.patientIds));

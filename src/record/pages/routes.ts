@@ -25,7 +25,7 @@ import { HTML } from '../../web/page-errors.js';
 import { createRenderer } from '../../web/render.js';
 import { organisationNames } from '../../structure/repository.js';
 import { residentOfPatient } from '../mpi/residents.js';
-import { findInputOf, findResidents, hiddenHolders, isEmpty, MAX_RESULTS, validateFind } from './find.js';
+import { findInputOf, findResidents, hiddenHolders, isEmpty, MAX_RESULTS, residentsOfPatients, validateFind } from './find.js';
 import { type JoinedRecord, PERIODS, parseFilters, readJoinedRecord, RecordRefused } from './joined-record.js';
 import { SETTING_NAMES, SETTINGS } from './sources.js';
 import { trendChartSvg } from './trends.js';
@@ -48,10 +48,7 @@ export async function registerRecordPages(app: FastifyInstance, context: AppCont
     const { query, errors } = validateFind(input);
     if (!query) return page(reply, 400, 'find.njk', { ...values, errors, errorFor: Object.fromEntries(errors.map((e) => [e.href.slice(1), e.text])) });
     const policy = fhirAccessFor(access, db);
-    const found = await findResidents(db, policy, query, async (id) => {
-      const resident = await residentOfPatient(db, id);
-      return resident && { residentId: resident.residentId, sources: resident.patients.filter((p) => p.withdrawnAt === null).map((p) => p.system) };
-    });
+    const found = await findResidents(db, policy, query, (ids) => residentsOfPatients(db, ids));
     const hidden = found.residents.length === 0 && query.by === 'nhs-number' ? await hiddenHolders(db, query.nhsNumber) : [];
     const what = query.by === 'nhs-number' ? 'Patient?identifier=nhs-number' : `Patient?family&birthdate${query.given ? '&given' : ''}`;
     await recordAccess(db, {

@@ -13,6 +13,13 @@ export interface ErrorTemplates {
   error: string;
 }
 
+/**
+ * The shared error pages in web/views (`page-not-found.njk`, `page-error.njk`: sign in for 401,
+ * "You cannot see this page" for 403, an apology for 5xx), for any module whose error pages say
+ * nothing of their own.
+ */
+export const SHARED_ERROR_PAGES: ErrorTemplates = { notFound: 'page-not-found.njk', error: 'page-error.njk' };
+
 export function pageErrorHandler(render: Renderer, templates: ErrorTemplates): (error: unknown, request: FastifyRequest, reply: FastifyReply) => void {
   return (error, request, reply) => {
     let status = 500;

@@ -18,7 +18,7 @@ import { type FieldProblem, UserError, ValidationError } from '../../core/errors
 import { errorResponseSchema } from '../../core/http/errors.js';
 import { renderVegaLite } from '../../web/chart.js';
 import { registerRoleTask } from '../../web/navigation.js';
-import { HTML, pageErrorHandler } from '../../web/page-errors.js';
+import { HTML, pageErrorHandler, SHARED_ERROR_PAGES } from '../../web/page-errors.js';
 import { createRenderer } from '../../web/render.js';
 import type { AccessContext } from '../context.js';
 import { type UnusualAccessConfig, loadUnusualAccessConfig } from './config.js';
@@ -90,7 +90,7 @@ export async function registerAuditRoutes(app: FastifyInstance, ctx: AppContext,
   registerAuditApi(app, ctx);
   const render = createRenderer([VIEWS]);
   await app.register(async (scope) => {
-    scope.setErrorHandler(pageErrorHandler(render, { notFound: 'audit-not-found.njk', error: 'audit-error.njk' }));
+    scope.setErrorHandler(pageErrorHandler(render, SHARED_ERROR_PAGES));
     const send = (reply: FastifyReply, template: string, context: Record<string, unknown>, status = 200): FastifyReply => reply.status(status).type(HTML).send(render(template, context));
     registerCitizenPage(scope, ctx, send);
     registerPrivacyPages(scope, ctx, send, unusualConfig, today);

@@ -22,7 +22,7 @@ import type { AccessRule } from '../../access/identity/rules.js';
 import { UserError } from '../../core/errors.js';
 import type { Issue } from '../../fhir/outcome.js';
 import { FhirStore } from '../../fhir/store.js';
-import { HTML, pageErrorHandler } from '../../web/page-errors.js';
+import { HTML, pageErrorHandler, SHARED_ERROR_PAGES } from '../../web/page-errors.js';
 import { createRenderer } from '../../web/render.js';
 import {
   type DeadLetter,
@@ -172,7 +172,7 @@ export async function registerFeedRoutes(app: FastifyInstance, context: AppConte
   // ---- pages ------------------------------------------------------------------------------
   const render = createRenderer([VIEWS]);
   await app.register(async (scope) => {
-    scope.setErrorHandler(pageErrorHandler(render, { notFound: 'feeds-not-found.njk', error: 'feeds-error.njk' }));
+    scope.setErrorHandler(pageErrorHandler(render, SHARED_ERROR_PAGES));
     const send = (reply: FastifyReply, template: string, locals: Record<string, unknown>, status = 200): FastifyReply => reply.status(status).type(HTML).send(render(template, locals));
     const crumbs = [{ href: '/', text: 'Home' }];
 

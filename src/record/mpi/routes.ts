@@ -25,7 +25,7 @@ import { recordAccess } from '../../access/audit/trail.js';
 import type { AccessContext } from '../../access/context.js';
 import type { AccessRule } from '../../access/identity/rules.js';
 import { ValidationError } from '../../core/errors.js';
-import { HTML, pageErrorHandler } from '../../web/page-errors.js';
+import { HTML, pageErrorHandler, SHARED_ERROR_PAGES } from '../../web/page-errors.js';
 import { createRenderer, formatDate, formatNhsNumber } from '../../web/render.js';
 import { LocalPds } from '../pds/index.js';
 import { MIN_REASON_LENGTH, MpiError, acceptReview, mergeResidents, rejectReview, unmergePatient } from './merge.js';
@@ -83,7 +83,7 @@ export async function registerMpiRoutes(app: FastifyInstance, context: AppContex
   registerMpiApi(app, context);
   const render = createRenderer([VIEWS]);
   await app.register(async (scope) => {
-    scope.setErrorHandler(pageErrorHandler(render, { notFound: 'mpi-not-found.njk', error: 'mpi-error.njk' }));
+    scope.setErrorHandler(pageErrorHandler(render, SHARED_ERROR_PAGES));
     const page = (reply: FastifyReply, status: number, template: string, values: Record<string, unknown>): FastifyReply =>
       reply.status(status).type(HTML).header('cache-control', 'no-store').send(render(template, { crumbs: CRUMBS, ...values }));
 

@@ -27,12 +27,18 @@ describe('npm run profile', () => {
     expect(activity.get('edAttendances')?.observed).toBeGreaterThan(0.1);
     expect(profile.waits.reduce((s, w) => s + w.count, 0)).toBeGreaterThan(0);
     expect(profile.population.failed).toBe(0);
+    // The practices' allergy labels, tied to residents through the ground truth: about 6% of adults have a penicillin one.
+    const penicillin = profile.allergies.rows.find((r) => r.label.startsWith('penicillin'));
+    expect(penicillin?.n).toBeGreaterThan(350);
+    expect(penicillin?.observed).toBeGreaterThan(0.02);
+    expect(penicillin?.pass).toBe(true);
   }, 60_000);
 
   it('prints the tables and exits 0 when every judged check passes (1 when one fails)', async () => {
     const { code, stdout } = await profileCli([out]);
     expect(stdout).toContain('Age pyramid');
     expect(stdout).toContain('Activity and the waiting list');
+    expect(stdout).toContain('Allergy labels on the GP record');
     expect(stdout).toContain('Waiting times of the');
     expect(stdout).toMatch(/All checks: \d+ PASS, \d+ FAIL/);
     const failed = Number(/All checks: \d+ PASS, (\d+) FAIL/.exec(stdout)?.[1]);

@@ -29,6 +29,11 @@
  *   indapamide, atorvastatin 20/80 mg, aspirin, clopidogrel, apixaban, gliclazide, insulin
  *   glargine, beclometasone, tiotropium, sertraline, citalopram, olanzapine, lithium, donepezil,
  *   levetiracetam, lamotrigine, alendronic acid, calcium/colecalciferol, letrozole, tamsulosin.
+ * - Allergy concepts: checked against NHS Digital's GP Connect demonstrator (amoxicillin allergy
+ *   294505008, salicylate allergy 293585002, allergy to peanuts 91935009, anaphylaxis 39579001) and
+ *   Te Whatu Ora's shared digital health record examples (allergy to penicillin 91936005). NOT yet
+ *   checked: the reactions eruption of skin 271807003, urticaria 126485001, angioedema 41291007
+ *   and wheezing 56018004 (our best knowledge; re-check against a UK edition release).
  * - ICD-10 (WHO 5th edition, as HES uses it) and OPCS-4.10 codes are written with the dot.
  */
 import type { CodeableConcept, Coding, Dosage, Extension, Quantity } from '@medplum/fhirtypes';
@@ -141,6 +146,32 @@ export const OBS_LABORATORY = Object.freeze([concept(coding(OBSERVATION_CATEGORY
 export const OBS_SOCIAL_HISTORY = Object.freeze([concept(coding(OBSERVATION_CATEGORY, 'social-history', 'Social History'))]) as CodeableConcept[];
 export const OBS_EXAM = Object.freeze([concept(coding(OBSERVATION_CATEGORY, 'exam', 'Exam'))]) as CodeableConcept[];
 export const MEDREQ_COMMUNITY = Object.freeze([concept(coding(MEDICATION_REQUEST_CATEGORY, 'community', 'Community'))]) as CodeableConcept[];
+
+// ---------------------------------------------------------------------------------------------
+// Allergies (AllergyIntolerance on the GP record; prevalence.ts ALLERGIES says who has which)
+
+const ALLERGY_CLINICAL = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical';
+const ALLERGY_VERIFICATION = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification';
+export const ALLERGY_ACTIVE = concept(coding(ALLERGY_CLINICAL, 'active', 'Active'));
+export const ALLERGY_CONFIRMED = concept(coding(ALLERGY_VERIFICATION, 'confirmed', 'Confirmed'));
+export const ALLERGY_UNCONFIRMED = concept(coding(ALLERGY_VERIFICATION, 'unconfirmed', 'Unconfirmed'));
+
+/** The allergy concepts as GP systems record them ("Allergy to X" findings and disorders). */
+export const ALLERGY_CODES = {
+  penicillin: concept(sct('91936005', 'Allergy to penicillin')),
+  amoxicillin: concept(sct('294505008', 'Amoxicillin allergy')),
+  salicylate: concept(sct('293585002', 'Salicylate allergy')),
+  peanut: concept(sct('91935009', 'Allergy to peanuts')),
+} as const;
+
+/** Reactions (manifestations) recorded with a label. */
+export const ALLERGY_REACTIONS = {
+  rash: concept(sct('271807003', 'Eruption of skin')),
+  urticaria: concept(sct('126485001', 'Urticaria')),
+  angioedema: concept(sct('41291007', 'Angioedema')),
+  wheeze: concept(sct('56018004', 'Wheezing')),
+  anaphylaxis: concept(sct('39579001', 'Anaphylaxis')),
+} as const;
 export const COURSE_CONTINUOUS = concept(coding(COURSE_OF_THERAPY, 'continuous', 'Continuous long term therapy'));
 export const DIAGNOSIS_PRIMARY = concept(coding(DIAGNOSIS_ROLE, 'DD', 'Discharge diagnosis'));
 export const DIAGNOSIS_ADMISSION = concept(coding(DIAGNOSIS_ROLE, 'AD', 'Admission diagnosis'));

@@ -123,7 +123,7 @@ describe(`a generated population (${PEOPLE} residents of QGH)`, () => {
     // Every type each kind of holder emits (history.ts, feeds.ts) was among those validated. QGH has
     // no holder of kind community: its community services are run by RLQ (acute) and R1A (mental health).
     const emitted: Partial<Record<SourceKind, string[]>> = {
-      gp: ['Condition', 'Encounter', 'Immunization', 'MedicationRequest', 'Observation', 'Organization', 'Patient'],
+      gp: ['AllergyIntolerance', 'Condition', 'Encounter', 'Immunization', 'MedicationRequest', 'Observation', 'Organization', 'Patient'],
       acute: ['Condition', 'Encounter', 'EpisodeOfCare', 'Organization', 'Patient', 'Procedure', 'ServiceRequest'],
       'mental-health': ['Encounter', 'EpisodeOfCare', 'Organization', 'Patient'],
       'social-care': ['Encounter', 'EpisodeOfCare', 'Organization', 'Patient'],

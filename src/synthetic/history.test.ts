@@ -1,22 +1,28 @@
-import type { Encounter, Extension, Observation, Resource } from '@medplum/fhirtypes';
+import type { AllergyIntolerance, Encounter, Extension, Observation, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { loadValidation, validateResource } from '../fhir/validate.js';
 import { ActivityMeasurer } from './activity-measure.js';
 import { ACTIVITY_TARGETS } from './activity.js';
-import { CONDITION_VARIANTS, EXT_RTT_PERIOD_STATUS, MEDICINES, OBSERVATIONS, RTT_STATUS_CODES, RTT_STOP_CODES } from './codes.js';
+import { ALLERGY_CODES, CONDITION_VARIANTS, EXT_RTT_PERIOD_STATUS, MEDICINES, OBSERVATIONS, RTT_STATUS_CODES, RTT_STOP_CODES } from './codes.js';
 import { HISTORY_TEST_AREA, mixedResidents, placeForValidation } from './history-testing.js';
 import { dayNumber, historyOf, isoDate } from './history.js';
 
 // Generating and validating thousands of histories takes seconds, more on a busy machine.
 const SLOW = 120_000;
 import { DEFAULT_AS_OF, type HeldRecord, ODS_SYSTEM, type Resident } from './model.js';
+import { tolerance } from './prevalence.js';
 import { Random } from './random.js';
 
 const AS_OF = DEFAULT_AS_OF;
 const WINDOW_START = '2021-10-31';
 const residents = mixedResidents(5000, 11, AS_OF);
 const histories = residents.map((r, i) => historyOf(r, HISTORY_TEST_AREA, new Random(42, i), AS_OF));
+const PENICILLIN_CODES = new Set([ALLERGY_CODES.penicillin.coding?.[0]?.code, ALLERGY_CODES.amoxicillin.coding?.[0]?.code]);
+
+function ageOn(birthDate: string, date: string): number {
+  return Number(date.slice(0, 4)) - Number(birthDate.slice(0, 4)) - (date.slice(5) < birthDate.slice(5) ? 1 : 0);
+}
 const pairs = residents.map((r, i) => [r, histories[i] as HeldRecord[]] as const);
 
 function rttStatus(resource: { extension?: Extension[] }): string | undefined {
@@ -116,6 +122,48 @@ describe('historyOf', () => {
     }
     expect(diabetics).toBeGreaterThan(200);
     expect(onMedicine / diabetics).toBeGreaterThan(0.85);
+  });
+
+  it('puts allergy labels on the GP record at the published level (penicillin 5.9% of adults)', () => {
+    let adults = 0;
+    let penicillin = 0;
+    for (const [r, records] of pairs) {
+      const allergies = records.filter((x) => x.resource.resourceType === 'AllergyIntolerance');
+      for (const a of allergies) {
+        expect(a.holder).toBe(r.practice);
+        const resource = a.resource as AllergyIntolerance;
+        expect(resource.clinicalStatus?.coding?.[0]?.code).toBe('active');
+        expect(resource.reaction?.[0]?.manifestation.length).toBe(1);
+        // Recorded in the resident's life, before the end of the window.
+        expect(resource.recordedDate! >= r.birthDate && resource.recordedDate! <= (r.deathDate ?? AS_OF)).toBe(true);
+      }
+      if (r.deathDate !== undefined || ageOn(r.birthDate, AS_OF) < 18) continue;
+      adults += 1;
+      if (allergies.some((a) => PENICILLIN_CODES.has((a.resource as AllergyIntolerance).code?.coding?.[0]?.code))) penicillin += 1;
+    }
+    expect(adults).toBeGreaterThan(3000);
+    expect(Math.abs(penicillin / adults - 0.059)).toBeLessThan(tolerance(0.059, adults));
+  });
+
+  it('gives clopidogrel, not aspirin, to someone with coronary heart disease labelled allergic to aspirin', () => {
+    const aspirin = MEDICINES.aspirin.code.coding?.[0]?.code;
+    const clopidogrel = MEDICINES.clopidogrel.code.coding?.[0]?.code;
+    const withChd = residents.filter((r) => r.deathDate === undefined && r.conditions.some((c) => c.key === 'chd'));
+    let found = 0;
+    let onClopidogrel = 0;
+    for (let seed = 0; seed < 6000 && found < 10; seed++) {
+      const r = withChd[seed % withChd.length] as Resident;
+      const records = historyOf(r, HISTORY_TEST_AREA, new Random(seed, 7), AS_OF);
+      const labelled = records.some((x) => x.resource.resourceType === 'AllergyIntolerance' && x.resource.code?.coding?.[0]?.code === ALLERGY_CODES.salicylate.coding?.[0]?.code);
+      const medicines = records.flatMap((x) => (x.resource.resourceType === 'MedicationRequest' ? [x.resource.medicationCodeableConcept?.coding?.[0]?.code] : []));
+      if (!labelled) continue;
+      found += 1;
+      expect(medicines).not.toContain(aspirin);
+      if (medicines.includes(clopidogrel)) onClopidogrel += 1;
+    }
+    expect(found).toBe(10);
+    // 85% of people with CHD are on aspirin (history.ts PLANS); those labelled get clopidogrel.
+    expect(onClopidogrel).toBeGreaterThanOrEqual(6);
   });
 
   it('shows eGFR falling in chronic kidney disease', () => {

@@ -5,7 +5,8 @@
  *
  * Who holds what:
  * - the registered GP practice: the problem list (Condition, SNOMED CT, category
- *   problem-list-item) with the frailty finding, consultations (Encounter AMB), repeat medicines,
+ *   problem-list-item) with the frailty finding, allergy labels (AllergyIntolerance: penicillin,
+ *   aspirin, peanut; prevalence.ts ALLERGIES), consultations (Encounter AMB), repeat medicines,
  *   observations (blood pressure, HbA1c, eGFR, BMI, weight, height, smoking status) and
  *   immunisations;
  * - an acute trust of the resident's district (geography.ts's shares, drawn per episode):
@@ -42,6 +43,7 @@
  * dates are day numbers turned into strings through a cache.
  */
 import type {
+  AllergyIntolerance,
   CodeableConcept,
   Condition,
   Encounter,
@@ -84,6 +86,10 @@ import {
 } from './activity.js';
 import {
   ADMISSION_METHOD,
+  ALLERGY_ACTIVE,
+  ALLERGY_CODES,
+  ALLERGY_CONFIRMED,
+  ALLERGY_REACTIONS,
   ADMISSION_REASONS,
   ADMIT_SOURCE_BIRTH,
   ADMIT_SOURCE_HOME,
@@ -141,6 +147,7 @@ import {
 } from './codes.js';
 import { acuteTrustFor, ambulanceTrustFor, communityTrustFor, mentalHealthTrustFor } from './geography.js';
 import { type AreaOrganisations, type ConditionKey, type Frailty, type HeldRecord, type Resident, odsReference, ref } from './model.js';
+import { ALLERGIES, AMOXICILLIN_LABEL_SHARE, type AllergyKey, quintileOf } from './prevalence.js';
 import type { Random } from './random.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +239,8 @@ interface Ctx {
   discharges: number[];
   height: number;
   bmi: number;
+  /** The allergy labels on the GP record, and the day each was recorded. */
+  allergies: { key: AllergyKey; day: number }[];
 }
 
 function nextKey(ctx: Ctx, prefix: string): string {
@@ -336,9 +345,14 @@ export function historyOf(resident: Resident, area: AreaOrganisations, random: R
     discharges: [],
     height: 0,
     bmi: 0,
+    allergies: [],
   };
   if (ctx.end < ctx.start) return ctx.out; // died before the window, or born after asOf
   ctx.orgs.set(ctx.gp.code, ctx.gp);
+  // Allergies come from a sub-stream of the resident's own, so they draw nothing from `random`:
+  // every other record is as it was before allergies were added (except aspirin, below).
+  const allergyRandom = random.fork(ALLERGY_FORK);
+  chooseAllergies(ctx, allergyRandom);
 
   problemList(ctx);
   medicines(ctx);
@@ -352,6 +366,7 @@ export function historyOf(resident: Resident, area: AreaOrganisations, random: R
   communityNursing(ctx);
   mentalHealth(ctx);
   socialCare(ctx);
+  allergyRecords(ctx, allergyRandom);
   return ctx.out;
 }
 
@@ -418,6 +433,76 @@ function problemList(ctx: Ctx): void {
       recordedDate: date,
     };
     push(ctx, gp, nextKey(ctx, 'cond'), resource);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GP: allergy labels
+
+/** The fork label of the allergy sub-stream ("alg"). */
+const ALLERGY_FORK = 0x616c67;
+
+/** Who has which label (prevalence.ts ALLERGIES, at their age at the end of the window) and when it was recorded. */
+function chooseAllergies(ctx: Ctx, rnd: Random): void {
+  const age = Math.floor(ageAt(ctx, ctx.end));
+  const quintile = quintileOf(ctx.r.imdDecile);
+  for (const spec of ALLERGIES) {
+    const has = rnd.chance(spec.probability(age, ctx.r.sex, quintile));
+    const from = ctx.birth + Math.round(spec.recordedAge[0] * YEAR);
+    const to = Math.min(ctx.end, ctx.birth + Math.round(spec.recordedAge[1] * YEAR));
+    const day = dayIn(rnd, from, to);
+    if (has && from <= ctx.end) ctx.allergies.push({ key: spec.key, day });
+  }
+}
+
+/** Reactions recorded with each label, with their weights (assumption: rashes for most drug labels, more severe reactions for peanut). */
+const REACTIONS: Readonly<Record<AllergyKey, readonly (readonly [keyof typeof ALLERGY_REACTIONS, number])[]>> = {
+  penicillin: [
+    ['rash', 0.6],
+    ['urticaria', 0.3],
+    ['angioedema', 0.07],
+    ['anaphylaxis', 0.03],
+  ],
+  salicylate: [
+    ['wheeze', 0.5],
+    ['urticaria', 0.3],
+    ['angioedema', 0.15],
+    ['anaphylaxis', 0.05],
+  ],
+  peanut: [
+    ['urticaria', 0.5],
+    ['angioedema', 0.25],
+    ['anaphylaxis', 0.25],
+  ],
+};
+const SEVERITY: Readonly<Record<keyof typeof ALLERGY_REACTIONS, 'mild' | 'moderate' | 'severe'>> = {
+  rash: 'mild',
+  urticaria: 'mild',
+  wheeze: 'moderate',
+  angioedema: 'moderate',
+  anaphylaxis: 'severe',
+};
+
+function allergyRecords(ctx: Ctx, rnd: Random): void {
+  for (const allergy of ctx.allergies) {
+    const options = REACTIONS[allergy.key];
+    const reaction = options[rnd.weightedIndex(options.map((o) => o[1]))]?.[0] ?? 'rash';
+    const amoxicillin = allergy.key === 'penicillin' && rnd.chance(AMOXICILLIN_LABEL_SHARE);
+    const date = isoDate(allergy.day);
+    const severity = SEVERITY[reaction];
+    const resource: Held<AllergyIntolerance> = {
+      resourceType: 'AllergyIntolerance',
+      clinicalStatus: ALLERGY_ACTIVE,
+      verificationStatus: ALLERGY_CONFIRMED,
+      type: 'allergy',
+      category: [allergy.key === 'peanut' ? 'food' : 'medication'],
+      criticality: allergy.key === 'peanut' || severity !== 'mild' ? 'high' : 'low',
+      code: amoxicillin ? ALLERGY_CODES.amoxicillin : ALLERGY_CODES[allergy.key],
+      onsetDateTime: date,
+      recordedDate: date,
+      reaction: [{ manifestation: [ALLERGY_REACTIONS[reaction]], severity }],
+    };
+    push(ctx, ctx.gp.code, nextKey(ctx, 'alg'), resource);
   }
 }
 
@@ -518,12 +603,14 @@ function medicines(ctx: Ctx): void {
     if (!plans) continue;
     for (const plan of plans) {
       if (plan.variant !== undefined && plan.variant !== c.variant.name) continue;
-      if (started.has(plan.med)) continue;
+      // Someone labelled allergic to aspirin is given clopidogrel instead (NICE NG185).
+      const medKey = plan.med === 'aspirin' && ctx.allergies.some((a) => a.key === 'salicylate') ? 'clopidogrel' : plan.med;
+      if (started.has(medKey)) continue;
       const from = c.onset + (plan.after ?? 14);
       if (plan.minAge !== undefined && ageAt(ctx, from) < plan.minAge) continue;
       if (rnd.next() >= plan.p) continue;
       if (from > ctx.end) continue;
-      started.add(plan.med);
+      started.add(medKey);
       let until = ctx.end;
       let stopped = false;
       if (plan.med === 'letrozole' && from + FIVE_YEARS < until) {
@@ -537,7 +624,7 @@ function medicines(ctx: Ctx): void {
         }
       }
       if (until < ctx.start) continue; // stopped before the window: not in the record we send
-      authorisations(ctx, MEDICINES[plan.med], c, from, until, stopped);
+      authorisations(ctx, MEDICINES[medKey], c, from, until, stopped);
     }
   }
 }

@@ -779,6 +779,87 @@ export const HOUSEHOLD_RULES = {
 export const HOUSEHOLD_TARGETS = { onePerson: { value: 0.296, tolerance: 0.05 }, meanSize: { value: 2.36, tolerance: 0.2 } };
 
 // ---------------------------------------------------------------------------------------------
+// Allergies recorded by the GP.
+
+export type AllergyKey = 'penicillin' | 'salicylate' | 'peanut';
+
+/**
+ * Allergy labels on the GP record (AllergyIntolerance, held by the practice). A label is what
+ * the record says, not a proven allergy (most penicillin labels are not true allergies).
+ *
+ * - **Penicillin**: 5.9% of adults registered with English practices (West et al. 2019, J
+ *   Antimicrob Chemother 74:2075, https://doi.org/10.1093/jac/dkz127; 2.3 million adults,
+ *   ResearchOne, 2013–14), more common in older people and in women. The paper gives the
+ *   direction, not the age and sex figures at hand, so the relative risks below are an
+ *   assumption (women 1.25 : men 0.75; by age 0.35 under 18, 0.75 at 18–39, 1 at 40–64, 1.35 at
+ *   65+; children have had fewer courses of antibiotics to be labelled after), scaled so that
+ *   England's adults (18+) reproduce 5.9%. A quarter of the labels are coded as amoxicillin
+ *   allergy rather than penicillin allergy (assumption: practices and clinicians differ).
+ * - **Salicylate (aspirin)**: no English primary-care figure was at hand. Zhou et al. 2016
+ *   (Allergy 71:1305, https://doi.org/10.1111/all.12881; 1.8 million patients' records, Boston)
+ *   found NSAID allergy 3.5% against penicillin 12.8%; we take the same ratio to the English
+ *   penicillin level and a third of it for aspirin alone (assumption): about 0.5% of adults,
+ *   women 4.4 : men 2.3 as Zhou found for NSAIDs, none under 16 (aspirin is not given to
+ *   children). People with it are not started on aspirin (history.ts gives clopidogrel instead).
+ * - **Peanut**: GP-recorded peanut allergy 0.51 per 1,000 patients in England in 2005 (Kotz,
+ *   Simpson and Sheikh 2011, J Allergy Clin Immunol 127:623,
+ *   https://doi.org/10.1016/j.jaci.2010.11.021), higher in boys than girls under 18 and
+ *   inversely related to deprivation (more recorded in the least deprived). Prevalence doubled
+ *   over 2001–05 and is highest in those born since, so we put it at 2 per 1,000 under 25 and
+ *   0.3 per 1,000 from 25 (assumption), boys 1.3 : girls 0.7 under 18, and a deprivation
+ *   gradient from 0.6 (quintile 1) to 1.4 (quintile 5) (assumption, the direction Kotz found).
+ */
+export interface AllergySpec {
+  key: AllergyKey;
+  /** The chance a resident of this age, sex and IMD quintile has the label. */
+  probability(age: number, sex: Sex, quintile: number): number;
+  /** The label is first recorded at an age in [from, to] (uniform; clipped to the resident's life). */
+  recordedAge: [number, number];
+}
+
+/** Penicillin's relative risk by sex and age (assumption; see above). */
+function penicillinRelativeRisk(age: number, sex: Sex): number {
+  const bySex = sex === 'female' ? 1.25 : 0.75;
+  const byAge = age < 18 ? 0.35 : age < 40 ? 0.75 : age < 65 ? 1 : 1.35;
+  return bySex * byAge;
+}
+
+/** The scale that makes England's adults (18+) reproduce 5.9% (West et al. 2019). */
+const PENICILLIN_SCALE = (() => {
+  let cases = 0;
+  let people = 0;
+  for (let a = 18; a <= MAX_AGE; a++) {
+    for (const sex of ['male', 'female'] as const) {
+      const w = ENGLAND_BY_AGE[sex][a] as number;
+      cases += w * penicillinRelativeRisk(a, sex);
+      people += w;
+    }
+  }
+  return 0.059 / (cases / people);
+})();
+
+/** Share of penicillin labels coded as amoxicillin allergy (assumption; see above). */
+export const AMOXICILLIN_LABEL_SHARE = 0.25;
+
+export const ALLERGIES: readonly AllergySpec[] = [
+  { key: 'penicillin', probability: (age, sex) => PENICILLIN_SCALE * penicillinRelativeRisk(age, sex), recordedAge: [1, 70] },
+  {
+    key: 'salicylate',
+    probability: (age, sex) => (age < 16 ? 0 : ((0.059 * 3.5) / 12.8 / 3) * (sex === 'female' ? 4.4 : 2.3) / 3.35),
+    recordedAge: [16, 80],
+  },
+  {
+    key: 'peanut',
+    probability: (age, sex, quintile) => {
+      const base = age < 25 ? 0.002 : 0.0003;
+      const bySex = age < 18 ? (sex === 'male' ? 1.3 : 0.7) : 1;
+      return base * bySex * (0.6 + 0.2 * (quintile - 1));
+    },
+    recordedAge: [1, 6],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
 // Multimorbidity.
 
 /**
@@ -937,4 +1018,21 @@ export function smokingTargets(lsoas: readonly AreaLsoaCounts[]): { current: num
 /** Expected frailty shares among the 65+ in each age band (deprivation shifts are small and mean zero). */
 export function frailtyTargets(): typeof FRAILTY_BY_AGE {
   return FRAILTY_BY_AGE;
+}
+
+/** Expected share of the area's living adults (18+) with each allergy label. */
+export function allergyTargets(lsoas: readonly AreaLsoaCounts[]): Record<AllergyKey, number> {
+  const structure = expectedStructure(lsoas);
+  const cases: Record<AllergyKey, number> = { penicillin: 0, salicylate: 0, peanut: 0 };
+  let people = 0;
+  SEXES.forEach((sex, s) => {
+    for (let a = 18; a < N_AGES; a++) {
+      for (let q = 0; q < 5; q++) {
+        const w = structure[(s * N_AGES + a) * 5 + q] as number;
+        for (const spec of ALLERGIES) cases[spec.key] += w * spec.probability(a, sex, q + 1);
+        people += w;
+      }
+    }
+  });
+  return { penicillin: cases.penicillin / people, salicylate: cases.salicylate / people, peanut: cases.peanut / people };
 }

@@ -11,13 +11,16 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Resource } from '@medplum/fhirtypes';
+import type { AllergyIntolerance, Resource } from '@medplum/fhirtypes';
 import { ACTIVITY_TARGETS } from './activity.js';
+import { ALLERGY_CODES } from './codes.js';
 import { ActivityMeasurer, type ActivityMeasure } from './activity-measure.js';
 import { type Area, loadArea } from './geography.js';
 import type { ConditionKey, Frailty, HeldRecord, Resident } from './model.js';
 import {
   AGE_BAND_LABELS,
+  type AllergyKey,
+  allergyTargets,
   CONDITIONS,
   ETHNIC_CATEGORIES,
   FRAILTY_BY_AGE,
@@ -444,6 +447,8 @@ export interface OutputProfile {
   population: PopulationProfile;
   /** Activity rates and the waiting list against activity.ts's targets. */
   activity: ProfileSection;
+  /** Allergy labels on the GP record against prevalence.ts's ALLERGIES. */
+  allergies: ProfileSection;
   /** Open RTT pathways at asOf by weeks waited. */
   waits: { label: string; count: number; share: number }[];
   /** Feed records whose patient no ground-truth link names (should be none). */
@@ -467,6 +472,19 @@ async function* lines(path: string): AsyncGenerator<string> {
   for await (const line of reader) if (line.length > 0) yield line;
 }
 
+/** Which label each GP allergy code is (amoxicillin allergy is a penicillin label). */
+const ALLERGY_OF_CODE = new Map<string, AllergyKey>([
+  [ALLERGY_CODES.penicillin.coding?.[0]?.code ?? '', 'penicillin'],
+  [ALLERGY_CODES.amoxicillin.coding?.[0]?.code ?? '', 'penicillin'],
+  [ALLERGY_CODES.salicylate.coding?.[0]?.code ?? '', 'salicylate'],
+  [ALLERGY_CODES.peanut.coding?.[0]?.code ?? '', 'peanut'],
+]);
+const ALLERGY_LABELS: Readonly<Record<AllergyKey, string>> = {
+  penicillin: 'penicillin or amoxicillin allergy label',
+  salicylate: 'aspirin (salicylate) allergy label',
+  peanut: 'peanut allergy label',
+};
+
 type ResidentLite = Pick<Resident, 'id' | 'birthDate' | 'deathDate' | 'practice' | 'council'>;
 
 const SHARE_MEASURES = new Set<ActivityMeasure>(['waitingListPerPerson', 'within18WeeksShare', 'over52WeeksShare', 'adultSocialCareLongTerm', 'inHospitalDeathShare']);
@@ -486,20 +504,43 @@ export async function profileOutput(out: string): Promise<OutputProfile> {
   const profiler = new PopulationProfiler(area, manifest.asOf);
   const measurer = new ActivityMeasurer(manifest.asOf);
   const byId = new Map<string, ResidentLite>();
+  let adults = 0;
   for await (const line of lines(join(out, 'ground-truth', 'residents.ndjson'))) {
     const r = JSON.parse(line) as Resident;
     profiler.add(r);
+    if (r.deathDate === undefined && ageOn(r.birthDate, manifest.asOf) >= 18) adults += 1;
     measurer.addResident(r);
     const lite: ResidentLite = { id: r.id, birthDate: r.birthDate, practice: r.practice, council: r.council };
     if (r.deathDate !== undefined) lite.deathDate = r.deathDate;
     byId.set(r.id, lite);
   }
   const kinds = manifest.counts.byHolder;
+  // The allergy labels each practice holds, by its patient id: few people have one, so these are
+  // gathered first and only their links kept.
+  const labelsOf = new Map<string, AllergyKey[]>();
+  for (const holder of Object.keys(kinds).sort()) {
+    const path = join(out, 'feeds', holder, 'AllergyIntolerance.ndjson');
+    if (kinds[holder]?.kind !== 'gp' || !existsSync(path)) continue;
+    for await (const line of lines(path)) {
+      const allergy = JSON.parse(line) as AllergyIntolerance;
+      const key = ALLERGY_OF_CODE.get(allergy.code?.coding?.[0]?.code ?? '');
+      const patient = allergy.patient.reference ?? '';
+      if (key === undefined) continue;
+      const at = `${holder}/${patient.slice(patient.indexOf('/') + 1)}`;
+      labelsOf.set(at, [...(labelsOf.get(at) ?? []), key]);
+    }
+  }
+  const labelled: Record<AllergyKey, number> = { penicillin: 0, salicylate: 0, peanut: 0 };
   // Which resident each non-GP holder's patient is (GP encounters need only their class).
   const patientOf = new Map<string, ResidentLite>();
   for await (const line of lines(join(out, 'ground-truth', 'links.ndjson'))) {
     const link = JSON.parse(line) as { resident: string; holder: string; patient: string };
-    if (kinds[link.holder]?.kind === 'gp') continue;
+    if (kinds[link.holder]?.kind === 'gp') {
+      const labels = labelsOf.get(`${link.holder}/${link.patient}`);
+      const resident = labels && byId.get(link.resident);
+      if (labels && resident && resident.deathDate === undefined && ageOn(resident.birthDate, manifest.asOf) >= 18) for (const key of new Set(labels)) labelled[key] += 1;
+      continue;
+    }
     const resident = byId.get(link.resident);
     if (resident) patientOf.set(`${link.holder}/${link.patient}`, resident);
   }
@@ -545,27 +586,43 @@ export async function profileOutput(out: string): Promise<OutputProfile> {
     return { label: to === Infinity ? `${from}+ weeks` : `${from}–${to} weeks`, count, share: weeks.length > 0 ? count / weeks.length : 0 };
   });
 
+  const expected = allergyTargets(area.lsoas);
+  const allergyRows = (Object.keys(labelled) as AllergyKey[]).map((key) => {
+    const target = expected[key];
+    return row(`${ALLERGY_LABELS[key]} (living adults 18+)`, adults, adults > 0 ? labelled[key] / adults : 0, target, tolerance(target, adults), target * adults >= 10);
+  });
+  const allergies: ProfileSection = {
+    title: 'Allergy labels on the GP record (from the practices\' feeds)',
+    note: 'Targets and sources: prevalence.ts (ALLERGIES; penicillin from West et al. 2019, the others partly assumption).',
+    rows: allergyRows,
+  };
+
   const population = profiler.result();
-  const judged = rows.filter((r) => r.judged);
+  const judged = [...rows, ...allergyRows].filter((r) => r.judged);
   return {
     population,
     activity,
+    allergies,
     waits,
     unlinked,
     passed: population.passed + judged.filter((r) => r.pass).length,
     failed: population.failed + judged.filter((r) => !r.pass).length,
-    notJudged: population.notJudged + rows.length - judged.length,
+    notJudged: population.notJudged + rows.length + allergyRows.length - judged.length,
   };
 }
 
 /** The whole output profile as text: the population tables, activity, and the waiting-time histogram. */
 export function formatOutputProfile(profile: OutputProfile): string {
   const lines: string[] = [formatProfile(profile.population).trimEnd(), ''];
-  lines.push(profile.activity.title, `  ${profile.activity.note}`);
-  lines.push(`  ${pad('', 70)} ${pad('observed', 10, true)} ${pad('target', 10, true)} ${pad('tolerance', 12, true)}  result`);
-  for (const r of profile.activity.rows) {
-    lines.push(`  ${pad(r.label.length > 70 ? `${r.label.slice(0, 67)}...` : r.label, 70)} ${pad(show(r.observed, r.unit), 10, true)} ${pad(show(r.target, r.unit), 10, true)} ${pad(`± ${show(r.tolerance, r.unit)}`, 12, true)}  ${verdict(r)}`);
+  for (const section of [profile.activity, profile.allergies]) {
+    lines.push(section.title, `  ${section.note}`);
+    lines.push(`  ${pad('', 70)} ${pad('observed', 10, true)} ${pad('target', 10, true)} ${pad('tolerance', 12, true)}  result`);
+    for (const r of section.rows) {
+      lines.push(`  ${pad(r.label.length > 70 ? `${r.label.slice(0, 67)}...` : r.label, 70)} ${pad(show(r.observed, r.unit), 10, true)} ${pad(show(r.target, r.unit), 10, true)} ${pad(`± ${show(r.tolerance, r.unit)}`, 12, true)}  ${verdict(r)}`);
+    }
+    lines.push('');
   }
+  lines.pop();
   const total = profile.waits.reduce((s, w) => s + w.count, 0);
   lines.push('', `Waiting times of the ${total} open RTT pathways at asOf (weeks since clock start)`);
   for (const w of profile.waits) lines.push(`  ${pad(w.label, 14)} ${pad(String(w.count), 7, true)} ${pad(percent(w.share), 7, true)}  ${'#'.repeat(Math.round(w.share * 200))}`);

@@ -842,15 +842,15 @@ const PENICILLIN_SCALE = (() => {
 export const AMOXICILLIN_LABEL_SHARE = 0.25;
 
 export const ALLERGIES: readonly AllergySpec[] = [
-  { key: 'penicillin', probability: (age, sex) => PENICILLIN_SCALE * penicillinRelativeRisk(age, sex), recordedAge: [1, 70] },
+  { key: 'penicillin', probability: (age: number, sex: Sex): number => PENICILLIN_SCALE * penicillinRelativeRisk(age, sex), recordedAge: [1, 70] },
   {
     key: 'salicylate',
-    probability: (age, sex) => (age < 16 ? 0 : ((0.059 * 3.5) / 12.8 / 3) * (sex === 'female' ? 4.4 : 2.3) / 3.35),
+    probability: (age: number, sex: Sex): number => (age < 16 ? 0 : (((0.059 * 3.5) / 12.8 / 3) * (sex === 'female' ? 4.4 : 2.3)) / 3.35),
     recordedAge: [16, 80],
   },
   {
     key: 'peanut',
-    probability: (age, sex, quintile) => {
+    probability: (age: number, sex: Sex, quintile: number): number => {
       const base = age < 25 ? 0.002 : 0.0003;
       const bySex = age < 18 ? (sex === 'male' ? 1.3 : 0.7) : 1;
       return base * bySex * (0.6 + 0.2 * (quintile - 1));

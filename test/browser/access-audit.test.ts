@@ -1,8 +1,8 @@
 /**
  * The audit trail's pages in Chromium: a citizen reads who has looked at their record (two pages
  * of it), and a privacy officer reads the break-glass accesses and unusual access, makes a
- * mistake in a review, then records it. Every page is checked with axe at desktop and phone
- * width, and must not scroll sideways on a phone.
+ * mistake in a review, then records it. Every page gets `checkPage`: axe at desktop and phone
+ * width, no sideways scrolling on a phone, screenshots, and no Content Security Policy violations.
  */
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { recordAccess } from '../../src/access/audit/trail.js';
 import type { AccessContext, AccessRecord, RoleCode } from '../../src/access/context.js';
 import { patientKey } from '../../src/fhir/indexer.js';
 import { type AuditTestApp, accessHeader, startAuditTestApp } from '../support/audit-app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, checkPage, cspViolations, launchBrowser } from '../support/browser.js';
 
 const staff = (subject: string, display: string, role: RoleCode, organisation: string, purpose: AccessContext['purpose'] = 'TREAT'): AccessContext => ({ kind: 'user', subject, display, role, organisation, scopes: [], purpose });
 const GP = staff('u-patel', 'Dr Nisha Patel', 'doctor', 'M81001');
@@ -30,6 +30,7 @@ describe.skipIf(!CHROMIUM)('the audit trail’s pages in Chromium', () => {
   beforeAll(async () => {
     [t, browser] = await Promise.all([startAuditTestApp({ today: '2026-03-10' }), launchBrowser()]);
     page = await browser.newPage({ viewport: DESKTOP });
+    cspViolations(page);
     const db = t.database.db;
     const at = (day: number, hour: number, minute = 0): Date => new Date(Date.UTC(2026, 2, day, hour, minute));
     const record = (context: AccessContext, patient: string, when: Date, extra: Partial<AccessRecord> = {}): AccessRecord => ({ context, action: 'read', outcome: 'success', patients: [patient], what: `Patient/${patient}`, at: when, ...extra });
@@ -64,19 +65,7 @@ describe.skipIf(!CHROMIUM)('the audit trail’s pages in Chromium', () => {
     await page.setExtraHTTPHeaders(accessHeader(access));
   }
 
-  /** axe at desktop and phone width, no sideways scrolling on a phone, and a screenshot of each. */
-  async function check(name: string): Promise<void> {
-    await page.setViewportSize(DESKTOP);
-    const desktop = await axeViolations(page);
-    expect(desktop, `${name} at desktop width:\n${describeViolations(desktop)}`).toEqual([]);
-    await screenshot(page, `audit-${name}-desktop`);
-    await page.setViewportSize(PHONE);
-    const phone = await axeViolations(page);
-    expect(phone, `${name} at phone width:\n${describeViolations(phone)}`).toEqual([]);
-    expect(await horizontalOverflow(page), `${name} scrolls sideways on a phone`).toBeLessThanOrEqual(1);
-    await screenshot(page, `audit-${name}-phone`);
-    await page.setViewportSize(DESKTOP);
-  }
+  const check = (name: string): Promise<void> => checkPage(page, `audit-${name}`);
 
   const text = async (selector: string): Promise<string> => (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ');
 

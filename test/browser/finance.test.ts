@@ -2,8 +2,8 @@
  * A finance lead's journey through the finance pages, in Chromium: read the single pot, define
  * places for Herefordshire and Worcestershire, see their need indices and target budgets, set a
  * convergence policy in a scenario, compare scenarios, check the MHIS, read the system position,
- * and import a file with a mistake in it. Every page is checked with axe at desktop and phone
- * width, and must not scroll sideways on a phone.
+ * and import a file with a mistake in it. Every page gets `checkPage`: axe at desktop and phone
+ * width, no sideways scrolling on a phone, screenshots, and no Content Security Policy violations.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEADER, type SignedIn, signIn, signInBrowser } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, checkPage, cspViolations, launchBrowser } from '../support/browser.js';
 
 const FINANCE = '/ics/QGH/finance';
 
@@ -36,21 +36,7 @@ describe.skipIf(!CHROMIUM)('the finance lead’s journey in Chromium', () => {
     await app?.close();
   });
 
-  /** axe at desktop and phone width, no sideways scrolling on a phone, and a screenshot of each. */
-  async function check(name: string): Promise<void> {
-    await page.setViewportSize(DESKTOP);
-    const desktop = await axeViolations(page);
-    expect(desktop, `${name} at desktop width:\n${describeViolations(desktop)}`).toEqual([]);
-    expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
-    await screenshot(page, `finance-${name}-desktop`);
-    await page.setViewportSize(PHONE);
-    const phone = await axeViolations(page);
-    expect(phone, `${name} at phone width:\n${describeViolations(phone)}`).toEqual([]);
-    expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
-    expect(await horizontalOverflow(page), `${name} scrolls sideways on a phone`).toBeLessThanOrEqual(1);
-    await screenshot(page, `finance-${name}-phone`);
-    await page.setViewportSize(DESKTOP);
-  }
+  const check = (name: string): Promise<void> => checkPage(page, `finance-${name}`);
 
   async function submit(button: string): Promise<Response> {
     const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: button }).click()]);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../../src/access/identity/demo.js';
 import { ensureDemoUsers, hasSignIn } from '../support/access.js';
 import { type TestApp, startTestApp } from '../support/app.js';
-import { CHROMIUM, DESKTOP, PHONE, axeViolations, cspViolations, describeViolations, horizontalOverflow, launchBrowser, screenshot } from '../support/browser.js';
+import { CHROMIUM, DESKTOP, checkPage, cspViolations, launchBrowser } from '../support/browser.js';
 
 describe.skipIf(!CHROMIUM)('signing in and out in Chromium', () => {
   let app: TestApp;
@@ -29,17 +29,7 @@ describe.skipIf(!CHROMIUM)('signing in and out in Chromium', () => {
     await app?.close();
   });
 
-  async function check(name: string): Promise<void> {
-    for (const [width, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
-      await page.setViewportSize(viewport);
-      const violations = await axeViolations(page);
-      expect(violations, `${name} at ${width} width:\n${describeViolations(violations)}`).toEqual([]);
-      if (width === 'phone') expect(await horizontalOverflow(page), `${name} scrolls sideways at 375px`).toBeLessThanOrEqual(1);
-      await screenshot(page, `${name}-${width}`);
-    }
-    await page.setViewportSize(DESKTOP);
-    expect(cspViolations(page), 'Content Security Policy violations').toEqual([]);
-  }
+  const check = (name: string): Promise<void> => checkPage(page, name);
 
   const header = async (): Promise<string> => (await page.locator('.nhsuk-header__account').innerText()).replace(/\s+/g, ' ');
 

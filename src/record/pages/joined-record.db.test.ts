@@ -4,6 +4,7 @@
  * Patients are one resident comes from the generator's ground truth here, so these tests do not
  * depend on the master patient index's decisions (its own tests measure those).
  */
+import type { AllergyIntolerance } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { type AccessContext, SYSTEM_ACCESS } from '../../access/context.js';
@@ -152,6 +153,18 @@ describe('the joined record', () => {
     // The copies holding an NHS number, found as OpenICS for the break-glass offer: all but the council's.
     expect(new Set(await hiddenHolders(database.db, KEITH_NHS_NUMBER))).toEqual(new Set(grouped.patientIds));
     expect(grouped.patientIds).not.toContain(keith.get('E10000034')?.patientId);
+  });
+
+  it('lists the practice’s allergy labels with the reaction, its severity and the criticality in words', async () => {
+    const { rows } = await database.db.query<{ content: string }>("SELECT content FROM fhir_patient_resource WHERE resource_type = 'AllergyIntolerance' AND NOT deleted ORDER BY id LIMIT 1");
+    const allergy = JSON.parse(rows[0]?.content ?? '{}') as AllergyIntolerance;
+    const patientId = allergy.patient.reference?.split('/')[1] ?? '';
+    const record = await readJoinedRecord({ db: database.db, policy: fhirAccessFor(SYSTEM_ACCESS, database.db), patientIds: [patientId], filters: parseFilters({}), today: TODAY });
+    const item = record.allergies.find((i) => i.title === allergy.code?.coding?.[0]?.display);
+    expect(item?.source.setting).toBe('gp');
+    const reaction = allergy.reaction?.[0];
+    expect(item?.detail).toBe(`${reaction?.manifestation[0]?.coding?.[0]?.display ?? ''} (${reaction?.severity ?? ''})`);
+    expect(item?.status).toBe(allergy.criticality === 'high' ? 'High' : 'Low');
   });
 
   it('shows where sources disagree on a value, naming each source', async () => {

@@ -232,8 +232,11 @@ export async function joinResources(db: Database, patientId: string, patientIds:
   const allergies = section(['AllergyIntolerance'], (r) => {
     const clinical = conceptCode(r.clinicalStatus);
     if (clinical && clinical !== 'active') return undefined;
-    const reaction = (r.reaction as { manifestation?: unknown[] }[] | undefined)?.[0]?.manifestation?.[0];
-    return { ...base(r), title: conceptText(r.code) ?? 'Allergy', detail: reaction ? `Reaction: ${conceptText(reaction) ?? ''}` : undefined, date: str(r.recordedDate) ?? str(r.onsetDateTime), status: str(r.criticality) };
+    const first = (r.reaction as { manifestation?: unknown[]; severity?: string }[] | undefined)?.[0];
+    const reaction = conceptText(first?.manifestation?.[0]);
+    const detail = reaction && first?.severity ? `${reaction} (${first.severity})` : reaction;
+    const criticality = str(r.criticality);
+    return { ...base(r), title: conceptText(r.code) ?? 'Allergy', detail, date: str(r.recordedDate) ?? str(r.onsetDateTime), status: criticality ? CRITICALITY[criticality] ?? criticality : undefined };
   });
 
   const timeline = section(['Encounter', 'Procedure'], (r) => {
@@ -278,6 +281,9 @@ export async function joinResources(db: Database, patientId: string, patientIds:
 
   return { patientId, sources, patientIds, banner, demographics, problems, medications, allergies, results, timeline, carePlans, socialCare, careTeam, contacts, documents, filters };
 }
+
+/** AllergyIntolerance.criticality in words (the column is headed Criticality). */
+const CRITICALITY: Readonly<Record<string, string>> = { low: 'Low', high: 'High', 'unable-to-assess': 'Unable to assess' };
 
 const ENCOUNTER_CLASSES: Record<string, string> = {
   AMB: 'Appointment',

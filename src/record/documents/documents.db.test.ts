@@ -108,6 +108,9 @@ describe(`shared record pointers (${process.env.DATABASE_URL ? 'PostgreSQL serve
     expect(response.headers.get('location')).toBeNull();
     const html = await response.text();
     expect(breakGlassLinks(html)).toEqual(['/access/break-glass?patient=rwp-jo']);
+    // In words for a clinician: the API's instructions (which endpoint to call) stay in the audit record.
+    expect(html).toContain('has a care relationship with the person this document is about');
+    expect(html).not.toContain('/api/access');
     expect(html).not.toContain('pneumonia');
     expect((await audited('dr-elsewhere')).at(-1)).toEqual({ outcome: 'refused', patients: ['rwp-jo'] });
   });

@@ -57,7 +57,16 @@ export async function registerDocumentRoutes(app: FastifyInstance, context: AppC
         await policy.record({ interaction: 'read', outcome: refused ? 'refused' : 'failure', what, patientKeys: refused ? error.patientKeys : [], detail: message });
         // The refusal names the Patient only where the caller may break glass for them.
         const patient = refused && error.status === 403 ? error.patientIds[0] : undefined;
-        return problem(reply, error.status, error.status === 404 || error.status === 410 ? 'There is no such document.' : message, patient ? `/access/break-glass?patient=${encodeURIComponent(patient)}` : undefined);
+        // The page speaks to a clinician; the API's wording (which endpoint to call) is for the audit record.
+        const shown =
+          error.status === 404 || error.status === 410
+            ? 'There is no such document.'
+            : patient
+              ? `Neither you nor ${access.organisation ?? 'your organisation'} has a care relationship with the person this document is about, so it cannot be opened.`
+              : refused
+                ? 'You cannot open this document.'
+                : 'This document cannot be opened.';
+        return problem(reply, error.status, shown, patient ? `/access/break-glass?patient=${encodeURIComponent(patient)}` : undefined);
       }
       await policy.record({ interaction: 'read', outcome: 'success', what, patientKeys: [...touched], detail: 'document opened' });
       const url = document.content.find((c) => c.attachment.url)?.attachment.url;

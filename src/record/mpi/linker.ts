@@ -12,6 +12,14 @@
  * memory (so a later copy of a resident in the same batch finds an earlier one), and the rows are
  * written together.
  *
+ * A Patient whose demographics changed while it is linked with others is re-scored against them
+ * (`rescore`): still a match, it stays; otherwise it leaves them and is linked afresh, as above,
+ * unless a person made one of its resident's links, when it stays and a review is queued.
+ *
+ * Before reading anything it decides on, the linker takes the advisory locks of the blocking keys
+ * involved (locks.ts), so two transactions linking copies of one person take turns, and the
+ * second sees the first's record.
+ *
  * A withdrawn (deleted) Patient leaves its resident: it keeps its row (withdrawn_at) and its
  * history, loses its blocking keys and leaves the resident's access person.
  */
@@ -21,17 +29,30 @@ import { linkPatientKeys, separatePatientKeys } from '../../access/policy/person
 import type { Queryable } from '../../core/db/database.js';
 import type { FhirWriteHook, WrittenVersion } from '../../fhir/store.js';
 import { type Demographics, type PairScore, blockingKeys, decideLink, demographicsOf, scorePair } from '../linkage/index.js';
+import { lockBlocks, residentBlocks } from './locks.js';
 import { NameCounts } from './names.js';
 import { type LinkBasis, sourceOf } from './residents.js';
 
 export const LINKER_AGENT = 'system:linker';
 
 export const mpiWriteHook: FhirWriteHook = async (q, written) => {
+  const link = await prepareMpiWrite(q, written);
+  await link();
+};
+
+/**
+ * The first half of the hook: finds the Patients to (re)link or withdraw and takes their blocking
+ * keys' locks (locks.ts). The FHIR store's hook (src/record/write-hook.ts) calls it before the
+ * access policy's hook, so this transaction waits for the keys before it holds any access row
+ * that a merge holding them may need. Returns the second half, which links.
+ */
+export async function prepareMpiWrite(q: Queryable, written: readonly WrittenVersion[]): Promise<() => Promise<void>> {
   const latest = new Map<string, WrittenVersion>();
   for (const w of written) if (w.resource.resourceType === 'Patient') latest.set(w.resource.id, w);
-  if (latest.size === 0) return;
-  await linkSourcePatients(q, [...latest.values()]);
-};
+  if (latest.size === 0) return async () => {};
+  const prepared = await lockSourcePatients(q, [...latest.values()]);
+  return prepared ? () => linkSourcePatients(q, prepared) : async () => {};
+}
 
 interface ExistingRow {
   patient_id: string;
@@ -39,6 +60,7 @@ interface ExistingRow {
   resident_id: string;
   fingerprint: string;
   demographics: Demographics | string;
+  link_basis: LinkBasis;
   withdrawn_at: Date | string | null;
 }
 
@@ -59,7 +81,17 @@ interface ToLink {
   keys: string[];
   fingerprint: string;
   /** Its resident before (for a changed or restored one). */
-  before?: { residentId: string; alone: boolean; withdrawn: boolean; othersRemain: boolean };
+  before?: {
+    residentId: string;
+    alone: boolean;
+    withdrawn: boolean;
+    othersRemain: boolean;
+    basis: LinkBasis;
+    /** Re-scored against the records it was linked with, and no longer a match: it left them. */
+    split?: boolean;
+  };
+  /** For one that stays in its resident: the re-score's basis and weight (undefined: the link is left as it was). */
+  relink?: { basis: LinkBasis; weight: number | null };
 }
 
 interface SourceRow {
@@ -72,6 +104,14 @@ interface SourceRow {
   fingerprint: string;
   basis: LinkBasis;
   weight: number | null;
+  /** For a kept link: false leaves link_basis and link_weight as they are. */
+  setBasis?: boolean;
+}
+
+interface Review {
+  patientId: string;
+  candidateId: string;
+  score: PairScore;
 }
 
 export function parseJson<T>(value: T | string): T {
@@ -84,34 +124,77 @@ function fingerprintOf(d: Demographics, patient: Patient): string {
     .digest('hex');
 }
 
-async function linkSourcePatients(q: Queryable, versions: readonly WrittenVersion[]): Promise<void> {
-  const now = new Date();
-  const events = new EventBatch(now);
-  const names = new NameCounts();
+async function readExisting(q: Queryable, ids: readonly string[]): Promise<Map<string, ExistingRow>> {
   const { rows } = await q.query<ExistingRow>(
-    'SELECT patient_id, patient_key, resident_id, fingerprint, demographics, withdrawn_at FROM mpi_source_patient WHERE patient_id = ANY($1::text[])',
-    [versions.map((v) => v.resource.id)],
+    'SELECT patient_id, patient_key, resident_id, fingerprint, demographics, link_basis, withdrawn_at FROM mpi_source_patient WHERE patient_id = ANY($1::text[])',
+    [[...ids]],
   );
-  const existing = new Map(rows.map((r) => [r.patient_id, r]));
+  return new Map(rows.map((r) => [r.patient_id, r]));
+}
 
-  const withdrawn: ExistingRow[] = [];
-  const toLink: ToLink[] = [];
-  /** Changed demographics of a patient that stays where it is (linked with others). */
-  const refreshed: ToLink[] = [];
-  const residentsToCount = new Set<string>();
+interface Prepared {
+  work: Array<{ version: WrittenVersion; item?: ToLink }>;
+  existing: Map<string, ExistingRow>;
+}
+
+/** What needs doing, with its blocking keys locked; undefined when nothing does. */
+async function lockSourcePatients(q: Queryable, versions: readonly WrittenVersion[]): Promise<Prepared | undefined> {
+  let existing = await readExisting(
+    q,
+    versions.map((v) => v.resource.id),
+  );
+
+  // What needs doing: withdrawals, and Patients new, restored or with changed demographics.
+  const work: Array<{ version: WrittenVersion; item?: ToLink }> = [];
   for (const version of versions) {
     const before = existing.get(version.resource.id);
     if (version.deleted) {
-      if (before && before.withdrawn_at === null) withdrawn.push(before);
+      if (before && before.withdrawn_at === null) work.push({ version });
       continue;
     }
     const patient = version.resource as Patient;
     const d = demographicsOf(patient);
     const fingerprint = fingerprintOf(d, patient);
     if (before && before.withdrawn_at === null && before.fingerprint === fingerprint) continue;
-    const item: ToLink = { patientId: version.resource.id, patientKey: version.patientKey, patient, d, keys: blockingKeys(d), fingerprint };
+    work.push({ version, item: { patientId: version.resource.id, patientKey: version.patientKey, patient, d, keys: blockingKeys(d), fingerprint } });
+  }
+  if (work.length === 0) return undefined;
+
+  // One change at a time per blocking key (locks.ts): the keys each Patient will have, and, for
+  // one registered already, the keys of every record of its resident (which it may leave, or be
+  // re-scored against). Then read their rows again: a merge or unmerge that committed while this
+  // waited may have moved them.
+  const residents = new Set<string>();
+  for (const { version } of work) {
+    const before = existing.get(version.resource.id);
+    if (before) residents.add(before.resident_id);
+  }
+  await lockBlocks(q, [...work.flatMap(({ item }) => item?.keys ?? []), ...(await residentBlocks(q, [...residents]))]);
+  if (residents.size > 0) {
+    existing = await readExisting(
+      q,
+      work.map(({ version }) => version.resource.id),
+    );
+  }
+
+  return { work, existing };
+}
+
+async function linkSourcePatients(q: Queryable, { work, existing }: Prepared): Promise<void> {
+  const now = new Date();
+  const events = new EventBatch(now);
+  const names = new NameCounts();
+  const withdrawn: ExistingRow[] = [];
+  const toLink: ToLink[] = [];
+  const residentsToCount = new Set<string>();
+  for (const { version, item } of work) {
+    const before = existing.get(version.resource.id);
+    if (!item) {
+      if (before && before.withdrawn_at === null) withdrawn.push(before);
+      continue;
+    }
     if (before) {
-      item.before = { residentId: before.resident_id, alone: false, withdrawn: before.withdrawn_at !== null, othersRemain: false };
+      item.before = { residentId: before.resident_id, alone: false, withdrawn: before.withdrawn_at !== null, othersRemain: false, basis: before.link_basis };
       residentsToCount.add(before.resident_id);
       if (before.withdrawn_at === null) names.change(parseJson(before.demographics), -1);
     }
@@ -132,7 +215,7 @@ async function linkSourcePatients(q: Queryable, versions: readonly WrittenVersio
   }
 
   if (toLink.length > 0) {
-    // Whether each changed patient stands alone in its resident (only then may it be re-linked).
+    // Whether each changed patient stands alone in its resident (then it is simply linked again).
     if (residentsToCount.size > 0) {
       const counts = await q.query<{ resident_id: string; n: number | string }>(
         'SELECT resident_id, count(*) AS n FROM mpi_source_patient WHERE resident_id = ANY($1::text[]) AND withdrawn_at IS NULL GROUP BY resident_id',
@@ -147,16 +230,106 @@ async function linkSourcePatients(q: Queryable, versions: readonly WrittenVersio
         item.before.alone = item.before.withdrawn || !item.before.othersRemain;
       }
     }
-    const relinked = toLink.filter((t) => !t.before || t.before.alone);
-    refreshed.push(...toLink.filter((t) => t.before && !t.before.alone));
+    // One linked with others is re-scored against them: it stays, or leaves them and is linked afresh.
+    const { kept, split, reviews } = await rescore(
+      q,
+      toLink.filter((t) => t.before && !t.before.alone),
+      toLink,
+      names,
+      events,
+    );
+    for (const item of split) await separatePatientKeys(q, [item.patientKey]);
+    const relinked = toLink.filter((t) => !t.before || t.before.alone || t.before.split);
     await q.query('DELETE FROM mpi_blocking_key WHERE patient_key = ANY($1::int8[])', [toLink.filter((t) => t.before).map((t) => t.patientKey)]);
-    await linkBatch(q, relinked, refreshed, names, events, now);
+    await linkBatch(q, relinked, kept, reviews, names, events, now);
   }
   await names.save(q);
   await events.save(q);
 }
 
-async function linkBatch(q: Queryable, toLink: readonly ToLink[], refreshed: readonly ToLink[], names: NameCounts, events: EventBatch, now: Date): Promise<void> {
+/**
+ * Re-scores changed source patients linked with others against the other current source patients
+ * of their resident, as the linker would score a new record against them. Still a match: it stays
+ * (`kept`, with the re-score's basis and weight). No longer a match: it leaves them (`split`, to
+ * be linked afresh), unless a person made any of its resident's links (a merge or an accepted
+ * review): that is not undone automatically; it stays, and a review is queued against the
+ * record it is closest to.
+ */
+async function rescore(
+  q: Queryable,
+  changed: readonly ToLink[],
+  batch: readonly ToLink[],
+  names: NameCounts,
+  events: EventBatch,
+): Promise<{ kept: ToLink[]; split: ToLink[]; reviews: Review[] }> {
+  const kept: ToLink[] = [];
+  const split: ToLink[] = [];
+  const reviews: Review[] = [];
+  if (changed.length === 0) return { kept, split, reviews };
+  const { rows } = await q.query<{ patient_id: string; resident_id: string; demographics: Demographics | string; link_basis: LinkBasis }>(
+    'SELECT patient_id, resident_id, demographics, link_basis FROM mpi_source_patient WHERE resident_id = ANY($1::text[]) AND withdrawn_at IS NULL ORDER BY linked_at, patient_id',
+    [[...new Set(changed.map((t) => t.before?.residentId ?? ''))]],
+  );
+  // A member changed in this batch is compared as it is now.
+  const now = new Map(batch.map((t) => [t.patientId, t.d]));
+  const members = rows.map((r) => ({ patientId: r.patient_id, residentId: r.resident_id, basis: r.link_basis, d: now.get(r.patient_id) ?? parseJson(r.demographics) }));
+  await names.load(q, [...changed.map((t) => t.d), ...members.map((m) => m.d)]);
+  const nonMatches = await rejectedPairs(
+    q,
+    changed.map((t) => t.patientId),
+  );
+  for (const item of changed) {
+    const before = item.before;
+    if (!before) continue;
+    const others = members.filter((m) => m.residentId === before.residentId && m.patientId !== item.patientId);
+    const scored: Array<{ resident: string; score: PairScore; patientId: string }> = [];
+    for (const other of others) {
+      if (nonMatches.has(pairKey(item.patientId, other.patientId))) continue;
+      scored.push({ resident: before.residentId, score: scorePair(item.d, other.d, names), patientId: other.patientId });
+    }
+    const decision = decideLink(scored);
+    const byPerson = before.basis === 'manual' || others.some((o) => o.basis === 'manual');
+    if (decision.action === 'link') {
+      // A link a person made stays theirs; otherwise the row says how it is linked now.
+      if (!byPerson) item.relink = { basis: decision.score.basis, weight: decision.score.weight };
+      kept.push(item);
+      events.add({
+        action: 'relinked',
+        patientId: item.patientId,
+        residentId: before.residentId,
+        basis: decision.score.basis,
+        weight: decision.score.weight,
+        reason: 'demographics changed; re-scored against the records it is linked with: still a match',
+      });
+    } else if (byPerson) {
+      kept.push(item);
+      events.add({
+        action: 'relinked',
+        patientId: item.patientId,
+        residentId: before.residentId,
+        reason: 'demographics changed; no longer matches the records it was linked with by a person: kept with them until a person reviews it',
+      });
+      const closest = [...scored].sort((a, b) => b.score.weight - a.score.weight)[0];
+      if (closest) {
+        reviews.push({ patientId: item.patientId, candidateId: closest.patientId, score: closest.score });
+        events.add({
+          action: 'queued',
+          patientId: item.patientId,
+          residentId: before.residentId,
+          basis: closest.score.basis,
+          weight: closest.score.weight,
+          reason: `demographics changed: check the link with source patient ${closest.patientId}`,
+        });
+      }
+    } else {
+      before.split = true;
+      split.push(item);
+    }
+  }
+  return { kept, split, reviews };
+}
+
+async function linkBatch(q: Queryable, toLink: readonly ToLink[], refreshed: readonly ToLink[], queued: readonly Review[], names: NameCounts, events: EventBatch, now: Date): Promise<void> {
   // Candidates: every current source patient sharing a blocking key with any of the batch.
   const blocks = [...new Set(toLink.flatMap((t) => t.keys))];
   const index = new Map<string, Candidate[]>();
@@ -184,7 +357,7 @@ async function linkBatch(q: Queryable, toLink: readonly ToLink[], refreshed: rea
 
   const sources: SourceRow[] = [];
   const newResidents: string[] = [];
-  const reviews: Array<{ patientId: string; candidateId: string; score: PairScore }> = [];
+  const reviews: Review[] = [];
   /** Per resident a link joined: keys to make one access person (one of its earlier keys included). */
   const joins = new Map<string, Set<number>>();
   for (const item of toLink) {
@@ -230,7 +403,10 @@ async function linkBatch(q: Queryable, toLink: readonly ToLink[], refreshed: rea
     sources.push({ patientId: item.patientId, patientKey: item.patientKey, residentId, holder, system, d: item.d, fingerprint: item.fingerprint, basis, weight });
     const from = item.before && item.before.residentId !== residentId ? item.before.residentId : null;
     if (!item.before) events.add({ action: decision.action === 'link' ? 'linked' : 'registered', patientId: item.patientId, residentId, basis, weight });
-    else events.add({ action: item.before.withdrawn ? 'restored' : 'relinked', patientId: item.patientId, residentId, fromResident: from, basis, weight, reason: 'demographics changed' });
+    else {
+      const reason = item.before.split ? 'demographics changed; re-scored against the records it was linked with: no longer a match, so linked afresh' : 'demographics changed';
+      events.add({ action: item.before.withdrawn ? 'restored' : 'relinked', patientId: item.patientId, residentId, fromResident: from, basis, weight, reason });
+    }
     if (decision.action === 'review') {
       for (const r of reviews.filter((x) => x.patientId === item.patientId)) {
         events.add({ action: 'queued', patientId: item.patientId, residentId, basis: r.score.basis, weight: r.score.weight, reason: `possible match with source patient ${r.candidateId}` });
@@ -249,8 +425,18 @@ async function linkBatch(q: Queryable, toLink: readonly ToLink[], refreshed: rea
   for (const item of refreshed) {
     const { holder, system } = sourceOf(item.patient);
     const residentId = item.before?.residentId ?? '';
-    sources.push({ patientId: item.patientId, patientKey: item.patientKey, residentId, holder, system, d: item.d, fingerprint: item.fingerprint, basis: 'first', weight: null });
-    events.add({ action: 'relinked', patientId: item.patientId, residentId, reason: 'demographics changed; kept with the records it is linked to' });
+    sources.push({
+      patientId: item.patientId,
+      patientKey: item.patientKey,
+      residentId,
+      holder,
+      system,
+      d: item.d,
+      fingerprint: item.fingerprint,
+      basis: item.relink?.basis ?? 'first',
+      weight: item.relink?.weight ?? null,
+      setBasis: item.relink !== undefined,
+    });
     names.change(item.d, 1);
   }
 
@@ -263,6 +449,7 @@ async function linkBatch(q: Queryable, toLink: readonly ToLink[], refreshed: rea
   if (blockRows.length > 0) {
     await q.query('INSERT INTO mpi_blocking_key (block, patient_key) SELECT * FROM unnest($1::text[], $2::int8[]) ON CONFLICT DO NOTHING', [blockRows.map((r) => r[0]), blockRows.map((r) => r[1])]);
   }
+  reviews.push(...queued);
   if (reviews.length > 0) {
     await q.query(
       `INSERT INTO mpi_review (patient_id, candidate_patient_id, weight, score, queued_at)
@@ -305,8 +492,10 @@ async function writeSources(q: Queryable, sources: readonly SourceRow[], keepLin
   }
   for (const s of kept) {
     await q.query(
-      'UPDATE mpi_source_patient SET holder = $2, system = $3, nhs_number = $4, nhs_verified = $5, demographics = $6::jsonb, fingerprint = $7 WHERE patient_id = $1',
-      [s.patientId, s.holder, s.system, s.d.nhsNumber ?? null, s.d.nhsVerified, JSON.stringify(s.d), s.fingerprint],
+      `UPDATE mpi_source_patient SET holder = $2, system = $3, nhs_number = $4, nhs_verified = $5, demographics = $6::jsonb, fingerprint = $7,
+         link_basis = CASE WHEN $8 THEN $9 ELSE link_basis END, link_weight = CASE WHEN $8 THEN $10 ELSE link_weight END
+       WHERE patient_id = $1`,
+      [s.patientId, s.holder, s.system, s.d.nhsNumber ?? null, s.d.nhsVerified, JSON.stringify(s.d), s.fingerprint, s.setBasis === true, s.basis, s.weight],
     );
   }
 }

@@ -9,6 +9,7 @@ import { linkPatientKeys, separatePatientKeys } from '../../access/policy/person
 import type { Queryable } from '../../core/db/database.js';
 import { UserError } from '../../core/errors.js';
 import { EventBatch, createResident, pairKey } from './linker.js';
+import { lockResidents } from './locks.js';
 
 /** A request the index cannot do: `status` is the HTTP status to answer with, `field` what was wrong. */
 export class MpiError extends UserError {
@@ -58,6 +59,8 @@ async function closeSettledReviews(q: Queryable, residentId: string, by: string,
 export async function mergeResidents(q: Queryable, from: string, into: string, by: string, reason: string): Promise<void> {
   const why = checkReason(reason);
   if (from === into) throw new MpiError('into: a resident cannot be merged into itself', 400, 'into');
+  // Wait for any linking of records sharing a blocking key with these residents' records (locks.ts).
+  await lockResidents(q, [from, into]);
   await liveResident(q, from, 'from');
   await liveResident(q, into, 'into');
   const at = new Date();
@@ -84,8 +87,12 @@ export async function mergeResidents(q: Queryable, from: string, into: string, b
  */
 export async function unmergePatient(q: Queryable, patientId: string, by: string, reason: string): Promise<string> {
   const why = checkReason(reason);
-  const { rows } = await q.query<{ resident_id: string; withdrawn_at: Date | null }>('SELECT resident_id, withdrawn_at FROM mpi_source_patient WHERE patient_id = $1', [patientId]);
-  const row = rows[0];
+  const residentNow = async (): Promise<{ resident_id: string } | undefined> =>
+    (await q.query<{ resident_id: string }>('SELECT resident_id FROM mpi_source_patient WHERE patient_id = $1', [patientId])).rows[0];
+  const found = await residentNow();
+  if (found) await lockResidents(q, [found.resident_id]);
+  // Read again under the lock: a change that committed meanwhile may have moved it.
+  const row = found && (await residentNow());
   if (!row) throw new MpiError(`patient: no source patient ${patientId}`, 404, 'patient');
   const current = row.resident_id;
   const { rows: others } = await q.query<{ patient_id: string }>('SELECT patient_id FROM mpi_source_patient WHERE resident_id = $1 AND patient_id <> $2', [current, patientId]);
@@ -140,6 +147,7 @@ async function openReview(q: Queryable, reviewId: number): Promise<ReviewRow> {
 /** A reviewer's "same person": the queued source patient's resident is merged into the candidate's. */
 export async function acceptReview(q: Queryable, reviewId: number, by: string, reason: string): Promise<string> {
   const why = checkReason(reason);
+  await lockReviewed(q, reviewId);
   const review = await openReview(q, reviewId);
   const { rows } = await q.query<{ patient_id: string; resident_id: string }>('SELECT patient_id, resident_id FROM mpi_source_patient WHERE patient_id = ANY($1::text[])', [[review.patient_id, review.candidate_patient_id]]);
   const residentOf = new Map(rows.map((r) => [r.patient_id, r.resident_id]));
@@ -156,16 +164,40 @@ export async function acceptReview(q: Queryable, reviewId: number, by: string, r
   return into;
 }
 
-/** A reviewer's "not the same person": remembered, so the pair is not queued again. */
+/**
+ * The blocking keys' locks of the residents of a review's two source patients, taken before the
+ * review's row, in the order the linker takes them (keys, then rows), so neither waits for the other in a circle.
+ */
+async function lockReviewed(q: Queryable, reviewId: number): Promise<void> {
+  const { rows } = await q.query<{ resident_id: string }>(
+    `SELECT s.resident_id FROM mpi_review r JOIN mpi_source_patient s ON s.patient_id IN (r.patient_id, r.candidate_patient_id) WHERE r.id = $1`,
+    [reviewId],
+  );
+  if (rows.length > 0) await lockResidents(q, [...new Set(rows.map((r) => r.resident_id))]);
+}
+
+/**
+ * A reviewer's "not the same person": remembered, so the pair is not queued again. When the two
+ * are linked already (a review the linker queued because a record a person linked changed), the
+ * queued source patient is unmerged from them.
+ */
 export async function rejectReview(q: Queryable, reviewId: number, by: string, reason: string): Promise<void> {
   const why = checkReason(reason);
+  await lockReviewed(q, reviewId);
   const review = await openReview(q, reviewId);
   const at = new Date();
   const [a, b] = pairKey(review.patient_id, review.candidate_patient_id).split('\u0000') as [string, string];
   await q.query('INSERT INTO mpi_non_match (patient_a, patient_b, decided_by, decided_at, reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [a, b, by, at, why]);
   await q.query(`UPDATE mpi_review SET status = 'rejected', decided_by = $2, decided_at = $3, reason = $4 WHERE id = $1`, [reviewId, by, at, why]);
-  const { rows } = await q.query<{ resident_id: string }>('SELECT resident_id FROM mpi_source_patient WHERE patient_id = $1', [review.patient_id]);
+  const { rows } = await q.query<{ patient_id: string; resident_id: string }>('SELECT patient_id, resident_id FROM mpi_source_patient WHERE patient_id = ANY($1::text[])', [
+    [review.patient_id, review.candidate_patient_id],
+  ]);
+  const residentOf = new Map(rows.map((r) => [r.patient_id, r.resident_id]));
+  const resident = residentOf.get(review.patient_id) ?? '';
   const events = new EventBatch(at);
-  events.add({ action: 'rejected', patientId: review.patient_id, residentId: rows[0]?.resident_id ?? '', basis: 'manual', agent: by, reason: `not source patient ${review.candidate_patient_id}: ${why}` });
+  events.add({ action: 'rejected', patientId: review.patient_id, residentId: resident, basis: 'manual', agent: by, reason: `not source patient ${review.candidate_patient_id}: ${why}` });
   await events.save(q);
+  if (resident !== '' && resident === residentOf.get(review.candidate_patient_id)) {
+    await unmergePatient(q, review.patient_id, by, `review ${reviewId} rejected: ${why}`);
+  }
 }

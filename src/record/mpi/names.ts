@@ -60,6 +60,11 @@ export class NameCounts implements NameFrequencies {
   async save(q: Queryable): Promise<void> {
     const changed = [...this.deltas].filter(([, delta]) => delta !== 0);
     if (changed.length === 0) return;
+    // Every batch changes a total, so the two totals' rows, locked first and in one order, make
+    // concurrent saves take turns: the second then updates (not inserts) the names the first
+    // added, and no two saves lock the other rows in opposite orders.
+    // (The no-op update takes the row's lock, and the insert makes the rows on a new database.)
+    await q.query(`INSERT INTO mpi_name_frequency AS f (kind, name, count) VALUES ('family', '', 0), ('given', '', 0) ON CONFLICT (kind, name) DO UPDATE SET count = f.count`);
     const params = [changed.map(([s]) => s.slice(0, s.indexOf(':'))), changed.map(([s]) => s.slice(s.indexOf(':') + 1)), changed.map(([, delta]) => delta)];
     await q.query(
       `UPDATE mpi_name_frequency f SET count = greatest(f.count + d.delta, 0)

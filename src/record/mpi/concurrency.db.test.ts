@@ -4,7 +4,8 @@ import { type TestDatabase, openTestDatabase } from '../../../test/support/datab
 import { loadFhirDefinitions } from '../../fhir/definitions.js';
 import { FhirStore } from '../../fhir/store.js';
 import { recordWriteHook } from '../write-hook.js';
-import { residentOfPatient } from './residents.js';
+import { mergeResidents } from './merge.js';
+import { patientsOfResident, residentOfPatient } from './residents.js';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -35,11 +36,11 @@ async function residentOf(id: string): Promise<string | undefined> {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Writes `first` in a transaction held open until `second` (written in a transaction of its own
- * meanwhile) has had time to run as far as it can, then commits the first and waits for both.
+ * Writes `first` in a transaction held open until `second` (written, or run, in a transaction of
+ * its own meanwhile) has had time to run as far as it can, then commits the first and waits for both.
  * Returns whether the second had finished before the first committed.
  */
-async function race(first: Patient, second: Patient): Promise<boolean> {
+async function race(first: Patient, second: Patient | (() => Promise<unknown>)): Promise<boolean> {
   let written = (): void => {};
   const wrote = new Promise<void>((resolve) => (written = resolve));
   let release = (): void => {};
@@ -51,7 +52,7 @@ async function race(first: Patient, second: Patient): Promise<boolean> {
   });
   await wrote;
   let secondDone = false;
-  const two = write(second).then(() => {
+  const two = (typeof second === 'function' ? second() : write(second)).then(() => {
     secondDone = true;
   });
   await sleep(1_000);
@@ -88,6 +89,19 @@ describe(`linking in concurrent transactions (${process.env.DATABASE_URL ? 'Post
       `SELECT count(DISTINCT l.person_key)::int AS n FROM access_person_link l JOIN mpi_source_patient s ON s.patient_key = l.patient_key WHERE s.patient_id IN ('gp-iris', 'acute-iris')`,
     );
     expect(persons.rows[0]?.n).toBe(1);
+  });
+
+  it('moves a copy linked while a person merges its resident away with the rest, once the link commits', async () => {
+    const ned: Partial<Patient> = { name: [{ family: 'Ostrowski', given: ['Ned'] }], gender: 'male', birthDate: '1958-12-01', address: [{ line: ['3 Fold Yard'], postalCode: 'WR6 5PL' }] };
+    await write(patient('gp-ned', 'M85001', ned, '9990000050'));
+    await write(patient('gp-ned-2', 'M85001', { ...ned, name: [{ family: 'Ostrowsky', given: ['Edward'] }], birthDate: '1958-01-12', address: [{ postalCode: 'HR1 1AA' }] }));
+    const from = await residentOf('gp-ned');
+    const into = await residentOf('gp-ned-2');
+    expect(into).not.toBe(from);
+    // The hospital's copy is linked to the practice's while a records officer merges that resident into the other.
+    await race(patient('acute-ned', 'RLQ', ned), () => t.db.transaction((tx) => mergeResidents(tx, from ?? '', into ?? '', 'user:records-officer', 'same person: duplicate registration')));
+    expect(await residentOf('acute-ned')).toBe(into);
+    expect((await patientsOfResident(t.db, into ?? '')).map((p) => p.patientId).sort()).toEqual(['acute-ned', 'gp-ned', 'gp-ned-2']);
   });
 
   it('counts a new name written by two transactions at once twice', async () => {

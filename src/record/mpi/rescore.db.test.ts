@@ -6,7 +6,7 @@ import { fhirAccessFor } from '../../access/policy/fhir-policy.js';
 import { loadFhirDefinitions } from '../../fhir/definitions.js';
 import { FhirStore } from '../../fhir/store.js';
 import { recordWriteHook } from '../write-hook.js';
-import { mergeResidents, rejectReview } from './merge.js';
+import { acceptReview, mergeResidents, rejectReview } from './merge.js';
 import { residentOfPatient } from './residents.js';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
@@ -164,5 +164,17 @@ describe(`re-scoring a linked source patient whose demographics change (${proces
     expect(event).toMatchObject({ action: 'relinked', resident_id: zoe, basis: 'probabilistic' });
     expect(event?.reason).toContain('still a match');
     expect((await t.db.query(`SELECT 1 FROM mpi_review WHERE patient_id = 'council-zoe' AND status = 'open'`)).rows).toHaveLength(0);
+  });
+
+  it('keeps a record a person merged in its resident when the reviewer accepts the review its change queued', async () => {
+    const zoe = await residentOf('gp-zoe');
+    expect(await residentOf('acute-zoe')).toBe(zoe);
+    await write(patient('acute-zoe', 'RLQ', { ...ZOE, name: [{ family: 'Tarrant', given: ['Zoe'] }], birthDate: '1970-11-30', address: [{ line: ['90 Quay Street'], postalCode: 'WR1 2JJ' }] }));
+    const queued = await t.db.query<{ id: number }>(`SELECT id FROM mpi_review WHERE patient_id = 'acute-zoe' AND status = 'open'`);
+    expect(queued.rows).toHaveLength(1);
+    expect(await acceptReview(t.db, Number(queued.rows[0]?.id), 'user:records-officer', 'same person: the hospital corrected the date of birth')).toBe(zoe);
+    expect(await residentOf('acute-zoe')).toBe(zoe);
+    expect((await t.db.query(`SELECT status FROM mpi_review WHERE id = $1`, [queued.rows[0]?.id])).rows).toEqual([{ status: 'accepted' }]);
+    expect((await lastEvents('acute-zoe', 1))[0]).toMatchObject({ action: 'accepted', resident_id: zoe, from_resident: null });
   });
 });

@@ -15,8 +15,9 @@ import { loadPdsStandIn } from './record/pds/index.js';
 import { recordWriteHook } from './record/write-hook.js';
 import { DEMO_ICS } from './structure/demo.js';
 import { loadDemoIcs } from './structure/commands.js';
-import { loadSyntheticDemo } from './synthetic/demo.js';
-import type { Resident } from './synthetic/model.js';
+import { DEMO_ICB, DEMO_PEOPLE, DEMO_SEED, loadSyntheticDemo } from './synthetic/demo.js';
+import { DEFAULT_AS_OF, type Resident } from './synthetic/model.js';
+import { claimPopulation, populationLoaded } from './synthetic/population-registry.js';
 
 export interface DemoOptions {
   now?: Date;
@@ -66,9 +67,12 @@ export async function loadDemoResidents(db: Database): Promise<{ residents: numb
  * as DocumentReferences.
  */
 async function loadResidents(db: Database): Promise<{ residents: number; resources: number; ms: number }> {
+  const population = { icb: DEMO_ICB, seed: DEMO_SEED, people: DEMO_PEOPLE, asOf: DEFAULT_AS_OF };
+  await claimPopulation(db, population, 'npm start');
   const residents: Resident[] = [];
   const result = await loadSyntheticDemo(db, { onWrite: recordWriteHook, onResident: (resident) => void residents.push(resident) });
   await loadPdsStandIn(db, residents);
   await loadDemoDocuments(db);
+  await populationLoaded(db, population);
   return result;
 }

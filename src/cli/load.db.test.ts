@@ -3,6 +3,7 @@ import { type TestDatabase, openTestDatabase } from '../../test/support/database
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { loadDemoDocuments } from '../record/documents/index-documents.js';
 import { holderOfSource } from '../synthetic/model.js';
+import { PopulationConflict } from '../synthetic/population-registry.js';
 import { type LoadProgress, type LoadSummary, loadPopulation } from './load.js';
 
 const PEOPLE = 30;
@@ -58,6 +59,14 @@ describe(`npm run load into a fresh database (${process.env.DATABASE_URL ? 'Post
   it('reports progress resident by resident, up to the total', () => {
     expect(progress.length).toBe(PEOPLE);
     expect(progress.at(-1)).toMatchObject({ residents: PEOPLE, people: PEOPLE, resources: first.resources });
+  });
+
+  it('refuses another population into the same store before writing anything (its NHS numbers would be shared by different people)', async () => {
+    const patients = await count("SELECT count(*) AS n FROM fhir_patient_resource WHERE resource_type = 'Patient'");
+    await expect(loadPopulation(t.db, { ...ARGS, seed: 8, demo: true })).rejects.toBeInstanceOf(PopulationConflict);
+    await expect(loadPopulation(t.db, { ...ARGS, people: PEOPLE + 1, demo: true })).rejects.toThrow(/30 residents of QGH generated with seed 7 as of 2026-10-31 \(loaded by npm run load\)/);
+    expect(await count("SELECT count(*) AS n FROM fhir_patient_resource WHERE resource_type = 'Patient'")).toBe(patients);
+    expect(await count('SELECT count(*) AS n FROM synthetic_population WHERE completed_at IS NOT NULL')).toBe(1);
   });
 
   it('loading again changes nothing: no new resource, version or resident', async () => {

@@ -25,6 +25,7 @@ import { recordWriteHook } from '../record/write-hook.js';
 import { loadSyntheticDemo } from '../synthetic/demo.js';
 import type { PlacedRecord } from '../synthetic/feeds.js';
 import { loadArea } from '../synthetic/geography.js';
+import { PopulationConflict, claimPopulation, populationLoaded } from '../synthetic/population-registry.js';
 import { DEFAULT_AS_OF, type Resident } from '../synthetic/model.js';
 import { UsageError, duration, isMainModule, parseOptions, populationOptions } from './generate.js';
 
@@ -43,6 +44,10 @@ as npm start does.
 
 Loading is idempotent: running the same command again changes nothing, so a load that was
 interrupted (Ctrl-C, a lost connection) is finished by running it again.
+
+A database holds one synthetic population (synthetic NHS numbers would otherwise be shared by
+different people): the load is refused, before anything is written, when the database already
+holds another one (for example the demo's 300 residents, which npm start loads) or other Patients.
 `;
 
 export interface LoadArgs {
@@ -64,6 +69,10 @@ export function parseLoadArgs(args: string[]): LoadArgs | 'help' {
   if (values.help === true) return 'help';
   return populationOptions(values);
 }
+
+/** What to do instead when the database holds another population (the end of PopulationConflict's message). */
+const ANOTHER_DATABASE =
+  'Load this one into a database of its own: on the embedded engine a new data directory (OPENICS_DATA_DIR=./data-qgh npm run load -- …, then OPENICS_DATA_DIR=./data-qgh npm start), on a server a new database (DATABASE_URL).';
 
 /** Residents given to the PDS stand-in together: a batch's demographics are all it holds. */
 const PDS_BATCH = 2000;
@@ -111,6 +120,9 @@ function dischargeSummaries(record: PlacedRecord): Resource[] {
 /** Loads the population into `db` (migrated): the demo ICS first when `demo`, then the residents. */
 export async function loadPopulation(db: Database, options: LoadOptions): Promise<LoadSummary> {
   if (options.demo) await loadDemo(db);
+  const population = { icb: options.icb, seed: options.seed, people: options.people, asOf: options.asOf };
+  // Before anything is written: this store must be empty of Patients or hold this same population.
+  await claimPopulation(db, population, 'npm run load', ANOTHER_DATABASE);
   const started = performance.now();
   let documents = 0;
   let pending: Resident[] = [];
@@ -138,6 +150,7 @@ export async function loadPopulation(db: Database, options: LoadOptions): Promis
     onProgress: (done) => options.onProgress?.({ ...done, people: options.people, elapsedMs: performance.now() - started }),
   });
   await flushPds();
+  await populationLoaded(db, population);
   return {
     residents: result.residents,
     resources: result.resources,
@@ -241,7 +254,7 @@ if (isMainModule(import.meta.url)) {
   run(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      const known = error instanceof ConfigError || error instanceof DatabaseUnavailableError;
+      const known = error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof PopulationConflict;
       process.stderr.write(`openics load: ${known ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`}\n`);
       process.exit(1);
     },

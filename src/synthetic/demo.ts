@@ -24,6 +24,8 @@ import { DEFAULT_AS_OF, type Resident } from './model.js';
  */
 export const DEMO_PEOPLE = 300;
 export const DEMO_SEED = 20_261_123;
+/** The demo ICS's ICB: Herefordshire and Worcestershire. */
+export const DEMO_ICB = 'QGH';
 
 export interface SyntheticDemoOptions {
   icb?: string;
@@ -86,7 +88,7 @@ async function* demoLines(producer: HouseholdProducer, counter: { residents: num
 export async function loadSyntheticDemo(db: Database, options: SyntheticDemoOptions = {}): Promise<SyntheticDemoResult> {
   const started = performance.now();
   loadFhirDefinitions();
-  const parameters = { icb: options.icb ?? 'QGH', people: options.people ?? DEMO_PEOPLE, seed: options.seed ?? DEMO_SEED, asOf: options.asOf ?? DEFAULT_AS_OF };
+  const parameters = { icb: options.icb ?? DEMO_ICB, people: options.people ?? DEMO_PEOPLE, seed: options.seed ?? DEMO_SEED, asOf: options.asOf ?? DEFAULT_AS_OF };
   const producer = new HouseholdProducer(parameters);
   const counter = { residents: 0, resources: 0 };
   const result = await importNdjson(new FhirStore(db, options.onWrite ? { onWrite: options.onWrite } : {}), demoLines(producer, counter, options), { maxErrors: 5, ...(options.profile ? { profile: options.profile } : {}) });

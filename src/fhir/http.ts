@@ -9,7 +9,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
-import type { Queryable } from '../core/db/database.js';
+import { type Queryable, isRetryableConflict } from '../core/db/database.js';
+import { RETRY_AFTER_SECONDS } from '../core/http/errors.js';
 import {
   type FhirAccessEvent,
   type FhirAccessPolicy,
@@ -186,8 +187,12 @@ function parseJsonBody(body: string): unknown {
   }
 }
 
-function toFhirError(error: unknown): FhirError | undefined {
+/** The FhirError a failure is answered with, or undefined for our own fault (a 500 that reveals nothing). */
+export function toFhirError(error: unknown): FhirError | undefined {
   if (error instanceof FhirError) return error;
+  // Rolled back because another write was changing the same rows (a deadlock, a serialisation
+  // failure): nothing was saved, and sending the same request again is safe.
+  if (isRetryableConflict(error)) return FhirError.of(503, 'transient', 'Another write to the same records was in progress, so this one was rolled back and nothing was saved. Send the request again.');
   const status = (error as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = (error as { code?: string }).code;
@@ -341,7 +346,8 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
             }
           }
         }
-        if (fhirError && fhirError.status !== 401 && options.feed) {
+        // A transient failure is the sender's to retry, not a message to correct: it is not kept as a dead letter.
+        if (fhirError && fhirError.status !== 401 && fhirError.status !== 503 && options.feed) {
           // A feed's refused message is kept for an operator to fix and replay (never logged: it is patient data).
           const state = requestAccess.get(request);
           const unparsed = unparsedBodies.get(request);
@@ -353,6 +359,7 @@ export async function registerFhirApi(app: FastifyInstance, context: AppContext,
             request.log.error({ err: keepError }, 'a refused feed message could not be kept in the dead-letter queue');
           }
         }
+        if (fhirError?.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
         if (fhirError) return sendOutcome(request, reply, fhirError.status, fhirError.issues);
         request.log.error({ err: error }, 'FHIR request failed');
         return sendOutcome(request, reply, 500, [{ severity: 'fatal', code: 'exception', diagnostics: 'Something went wrong on our side. It has been logged.' }]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+import { isRetryableConflict } from './database.js';
 import { migrate } from './migrate.js';
 
 describe(`database (${process.env.DATABASE_URL ? 'PostgreSQL server' : 'embedded PGlite'})`, () => {
@@ -33,6 +34,30 @@ describe(`database (${process.env.DATABASE_URL ? 'PostgreSQL server' : 'embedded
     ).rejects.toThrow();
     const { rows } = await t.db.query<{ id: number }>('SELECT id FROM tx_probe ORDER BY id');
     expect(rows.map((r) => r.id)).toEqual([1]);
+  });
+
+  // One connection on the embedded engine: two transactions never interleave there.
+  it.skipIf(!process.env.DATABASE_URL)('marks a transaction PostgreSQL rolled back in a deadlock as one to send again (isRetryableConflict)', async () => {
+    await t.db.query('CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int NOT NULL)');
+    await t.db.query('INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)');
+    let arrived = 0;
+    let bothLocked!: () => void;
+    const barrier = new Promise<void>((resolve) => (bothLocked = resolve));
+    const lockThenCross = (first: number, second: number): Promise<void> =>
+      t.db.transaction(async (tx) => {
+        await tx.query('UPDATE deadlock_probe SET n = n + 1 WHERE id = $1', [first]);
+        if (++arrived === 2) bothLocked();
+        await barrier;
+        await tx.query('UPDATE deadlock_probe SET n = n + 1 WHERE id = $1', [second]);
+      });
+    const results = await Promise.allSettled([lockThenCross(1, 2), lockThenCross(2, 1)]);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(failed.length).toBe(1);
+    expect(isRetryableConflict(failed[0]?.reason)).toBe(true);
+    expect(isRetryableConflict(new Error('not from PostgreSQL'))).toBe(false);
+    // The survivor committed both rows; the victim left nothing.
+    const { rows } = await t.db.query<{ n: number }>('SELECT sum(n)::int AS n FROM deadlock_probe');
+    expect(rows[0]?.n).toBe(2);
   });
 
   it('keeps working after an SQL error, inside and outside transactions', async () => {

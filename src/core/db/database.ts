@@ -34,6 +34,18 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/**
+ * SQLSTATEs of a transaction PostgreSQL rolled back because another was changing the same rows at
+ * the same moment (deadlock_detected, serialization_failure). Nothing of it was written, and the
+ * same request may simply be sent again, so the HTTP layers answer 503 with Retry-After, not 500.
+ */
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
+
+export function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && RETRYABLE_SQLSTATES.has(code);
+}
+
 export interface OpenOptions {
   /** PostgreSQL server URL; absent means the embedded engine. */
   url?: string | undefined;

@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FieldProblem, UserError } from '../errors.js';
+import { isRetryableConflict } from '../db/database.js';
 
 export interface ErrorBody {
   error: string;
@@ -53,13 +54,20 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody }
     // Malformed JSON, wrong content type, body too large: the client's mistake, said plainly.
     return { status: fe.statusCode, body: { error: 'BadRequest', message: fe.message, problems: [] } };
   }
+  if (isRetryableConflict(error)) {
+    return { status: 503, body: { error: 'ConcurrentChange', message: 'Another change to the same records was being made at the same moment, so nothing was saved. Send the request again.', problems: [] } };
+  }
   return { status: 500, body: { error: 'InternalError', message: 'Something went wrong on our side. It has been logged.', problems: [] } };
 }
+
+/** Seconds a client should wait before sending again a request answered 503. */
+export const RETRY_AFTER_SECONDS = 1;
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toErrorBody(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

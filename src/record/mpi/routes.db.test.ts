@@ -109,6 +109,24 @@ describe('the master patient index pages and API', () => {
     expect(zara?.patients.map((p) => p.patientId).sort()).toEqual(['acute-zara', 'gp-zara']);
   });
 
+  it('asks again, saying so, when a record a person linked changes so it no longer matches; Yes keeps the link', async () => {
+    const zara = (await residentOfPatient(app.database.db, 'gp-zara'))?.residentId;
+    const store = new FhirStore(app.database.db, { onWrite: recordWriteHook });
+    // The hospital corrects the date of birth: the link was a person's, so it is queued, not undone.
+    await store.update('Patient', 'acute-zara', { ...patient('acute-zara', 'RWP', 'Mortimer', '18 Bridge Street', 'WR1 3NF'), birthDate: '1981-11-30' });
+    expect((await residentOfPatient(app.database.db, 'acute-zara'))?.residentId).toBe(zara);
+    const id = await openReviewId();
+    expect(id).toBeGreaterThan(0);
+    const html = await (await fetch(`${app.url}/record/matching`, { headers: { cookie: admin.cookie } })).text();
+    expect(html).toContain('These records are already linked as one resident');
+    expect(html).toContain('Yes, keep them linked');
+    expect(html).toContain('No, they are different people: separate them');
+    const kept = await form(`/record/matching/${id}`, admin, { decision: 'accept', reason: 'checked with the ward: the new date was a typing error' });
+    expect(kept.status).toBe(303);
+    expect((await residentOfPatient(app.database.db, 'acute-zara'))?.residentId).toBe(zara);
+    expect(await (await fetch(`${app.url}${kept.headers.get('location') ?? ''}`, { headers: { cookie: admin.cookie } })).text()).toContain('the records are linked');
+  });
+
   it('shows the link history and unmerges from it', async () => {
     const zara = await residentOfPatient(app.database.db, 'gp-zara');
     const page = await fetch(`${app.url}/record/matching/residents/${zara?.residentId}`, { headers: { cookie: admin.cookie } });

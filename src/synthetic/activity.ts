@@ -278,6 +278,45 @@ export const SOCIAL_CARE = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
+// Care teams and care plans (history.ts careRecords; drawn from their own sub-stream)
+
+/**
+ * Who has a care team or care plan, given the episodes above.
+ * - A community mental health team episode for SMI: a care team with a named care coordinator
+ *   and consultant psychiatrist, and a care plan, for everyone on the caseload. NHS England's
+ *   Care Programme Approach position statement (2021) and Community Mental Health Framework
+ *   (2019) expect everyone under secondary mental health care to have a named key worker and a
+ *   personalised care plan (assumption: all of them have one recorded).
+ * - A district nursing episode: the district nursing team with a named district nurse (every
+ *   episode; assumption: the caseload is the team's).
+ * - Long-term adult social care: a care and support plan for every service (the Care Act 2014,
+ *   sections 24-25, requires one) and a named social worker.
+ * - Severe frailty (eFI): the share with a GP proactive care team (a GP and the PCN's care
+ *   coordinator) and with an advance care plan. Assumption: NHS England's proactive care
+ *   guidance (2023/24) targets people with moderate and severe frailty, but coverage is partial;
+ *   30% and 20% are our guesses, not measured rates.
+ * - Dying with district nursing care in the last weeks of life: the share with an end-of-life
+ *   care plan at the GP (assumption: most such people are on the practice's palliative care
+ *   register with a plan; 70% is a guess).
+ */
+export const CARE_PLANNING = {
+  proactiveCareTeamShare: 0.3,
+  advanceCarePlanShare: 0.2,
+  endOfLifePlanShare: 0.7,
+  /** Days from the start of the episode to the care plan being written (uniform up to this). */
+  planWithinDays: 28,
+  /** Named staff per organisation and role, from which each resident's are drawn (assumption: a care coordinator holds about 30 people). */
+  staffPerTeam: { careCoordinator: 24, psychiatrist: 6, districtNurse: 30, generalPractitioner: 8, pcnCareCoordinator: 2, socialWorker: 20 },
+  /**
+   * Staff names: women's share by role and the ethnic mix the names are drawn from (assumption:
+   * roughly the NHS workforce, where most nurses are women and about a quarter of staff are from
+   * ethnic minorities; not checked against a source).
+   */
+  femaleShare: { careCoordinator: 0.75, psychiatrist: 0.45, districtNurse: 0.9, generalPractitioner: 0.55, pcnCareCoordinator: 0.8, socialWorker: 0.8 },
+  staffEthnicity: { A: 0.66, C: 0.08, H: 0.08, J: 0.03, L: 0.05, N: 0.07, M: 0.03 },
+} as const;
+
+// ---------------------------------------------------------------------------------------------
 // Births (ONS Births in England and Wales 2023, live births per 1,000 women by age)
 
 const FERTILITY_BY_AGE: readonly (readonly [number, number, number])[] = [

@@ -34,6 +34,12 @@
  *   Te Whatu Ora's shared digital health record examples (allergy to penicillin 91936005). NOT yet
  *   checked: the reactions eruption of skin 271807003, urticaria 126485001, angioedema 41291007
  *   and wheezing 56018004 (our best knowledge; re-check against a UK edition release).
+ * - Care team roles (SNOMED CT occupations 768820003, 80584001, 158997000, 62247001, 106328005):
+ *   checked against HL7 Da Vinci's NUCC-to-SNOMED care team member function ConceptMap and HL7
+ *   CareTeam examples. Care plan categories (734163000, 736373009, 736366004, 2181441000000107):
+ *   checked against NHS England's National Record Locator pointer types. Next-of-kin
+ *   relationships (v3 RoleCode HUSB, WIFE, DOMPART, MTH, FTH, SONC, DAUC, FAMMEMB; v2-0131 N):
+ *   checked against UK Core's PersonRelationshipType expansion.
  * - ICD-10 (WHO 5th edition, as HES uses it) and OPCS-4.10 codes are written with the dot.
  */
 import type { CodeableConcept, Coding, Dosage, Extension, Quantity } from '@medplum/fhirtypes';
@@ -888,3 +894,57 @@ export const AMBULANCE_OUTCOMES = {
   seeAndTreat: concept(coding(AMBULANCE_OUTCOME, 'see-treat', 'Treated at the scene, not conveyed')),
   hearAndTreat: concept(coding(AMBULANCE_OUTCOME, 'hear-treat', 'Resolved by telephone advice')),
 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Care teams, care plans and next of kin
+
+/**
+ * Roles of care team members (SNOMED CT occupations). Checked against HL7's Da Vinci CDex/HRex
+ * NUCC-to-SNOMED CareTeam member function ConceptMap (care coordinator 768820003, district nurse
+ * 158997000, psychiatrist 80584001, general practitioner / family medicine specialist 62247001)
+ * and HL7 CareTeam examples (social worker 106328005). The display is the UK preferred term.
+ */
+export const CARE_TEAM_ROLES = {
+  careCoordinator: concept(sct('768820003', 'Care coordinator')),
+  psychiatrist: concept(sct('80584001', 'Psychiatrist')),
+  districtNurse: concept(sct('158997000', 'District nurse')),
+  generalPractitioner: concept(sct('62247001', 'General practitioner')),
+  socialWorker: concept(sct('106328005', 'Social worker')),
+} as const;
+
+/**
+ * Care plan categories (SNOMED CT record artifacts under 734163000 |Care plan|, the R4
+ * CarePlanCategory value set). Checked against NHS England's National Record Locator pointer
+ * types (NHSDigital/NRLF: category 734163000 Care plan; 736373009 End of life care plan,
+ * 736366004 Advance care plan, 2181441000000107 Personalised care and support plan).
+ */
+export const CARE_PLAN_CATEGORIES = {
+  carePlan: Object.freeze([concept(sct('734163000', 'Care plan'))]) as CodeableConcept[],
+  endOfLife: Object.freeze([concept(sct('736373009', 'End of life care plan'))]) as CodeableConcept[],
+  advanceCare: Object.freeze([concept(sct('736366004', 'Advance care plan'))]) as CodeableConcept[],
+  careAndSupport: Object.freeze([concept(sct('2181441000000107', 'Personalised care and support plan'))]) as CodeableConcept[],
+} as const;
+
+/** HL7 v3 RoleCode (personal relationships) and v2 table 0131 (contact role), as UK Core's PersonRelationshipType value set includes them. */
+export const V3_ROLE_CODE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
+export const V2_CONTACT_ROLE = 'http://terminology.hl7.org/CodeSystem/v2-0131';
+
+/**
+ * Patient.contact relationships. UK Core binds Patient.contact.relationship (extensible) to
+ * UKCore-PersonRelationshipType, which includes HL7 v3 RoleCode and v2-0131; codes and displays
+ * checked against a copy of that value set's expansion (version 2.1.0, v3-RoleCode 2018-08-12,
+ * v2-0131 2.9). The personal relationship comes first (what a reader wants to see), then
+ * v2-0131 N Next-of-Kin.
+ */
+export const RELATIONSHIPS = {
+  husband: conceptText('Husband', coding(V3_ROLE_CODE, 'HUSB', 'husband')),
+  wife: conceptText('Wife', coding(V3_ROLE_CODE, 'WIFE', 'wife')),
+  partner: conceptText('Partner', coding(V3_ROLE_CODE, 'DOMPART', 'domestic partner')),
+  mother: conceptText('Mother', coding(V3_ROLE_CODE, 'MTH', 'mother')),
+  father: conceptText('Father', coding(V3_ROLE_CODE, 'FTH', 'father')),
+  son: conceptText('Son', coding(V3_ROLE_CODE, 'SONC', 'son')),
+  daughter: conceptText('Daughter', coding(V3_ROLE_CODE, 'DAUC', 'daughter')),
+  familyMember: conceptText('Family member', coding(V3_ROLE_CODE, 'FAMMEMB', 'family member')),
+} as const;
+export type RelationshipKey = keyof typeof RELATIONSHIPS;
+export const NEXT_OF_KIN = concept(coding(V2_CONTACT_ROLE, 'N', 'Next-of-Kin'));

@@ -1,4 +1,4 @@
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { CarePlan, CareTeam, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, openTestDatabase } from '../../test/support/database.js';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
@@ -67,6 +67,30 @@ describe(`the synthetic demo (${process.env.DATABASE_URL ? 'PostgreSQL server' :
     const practice = await store.read('Organization', resident.practice);
     expect(practice).toMatchObject({ resourceType: 'Organization', identifier: [{ value: resident.practice }] });
   });
+
+  it('holds care teams, care plans and next of kin, each under the holder’s own Patient', async () => {
+    const store = new FhirStore(t.db);
+    const teams = entries(await search(t.db, 'CareTeam', '_count=1000')) as CareTeam[];
+    const plans = entries(await search(t.db, 'CarePlan', '_count=1000')) as CarePlan[];
+    expect(teams.length).toBeGreaterThan(5);
+    expect(plans.length).toBeGreaterThan(5);
+    for (const record of [...teams, ...plans]) {
+      const patient = await store.read('Patient', (record.subject?.reference ?? '').replace('Patient/', ''));
+      expect(holderOfSource(patient.meta?.source)).toBe(holderOfSource(record.meta?.source));
+    }
+    // Found by the Patient, as the joined record finds them.
+    const first = teams[0] as CareTeam;
+    expect(entries(await search(t.db, 'CareTeam', `subject=${first.subject?.reference ?? ''}`)).map((r) => r.id)).toContain(first.id);
+    const patients = entries(await search(t.db, 'Patient', '_count=1000')) as Patient[];
+    const withKin = patients.filter((p) => (p.contact?.length ?? 0) > 0);
+    expect(withKin.length).toBeGreaterThan(PEOPLE / 10);
+    const practices = new Set(residents.map((r) => r.practice));
+    const councils = new Set(residents.map((r) => r.council));
+    for (const p of withKin) {
+      const holder = holderOfSource(p.meta?.source) ?? '';
+      expect(practices.has(holder) || councils.has(holder), holder).toBe(true);
+    }
+  }, 120_000);
 
   it('changes nothing when loaded again', async () => {
     const again = await loadSyntheticDemo(t.db, { people: PEOPLE });

@@ -1,6 +1,10 @@
-import type { Resource } from '@medplum/fhirtypes';
+import type { Patient, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
+import { demographicsOf } from '../record/linkage/demographics.js';
+import { TYPICAL_NAMES } from '../record/linkage/frequencies.js';
+import { scorePair } from '../record/linkage/score.js';
+import { patientContact } from './contacts.js';
 import { validateResource } from '../fhir/validate.js';
 import { type HolderFeed, Feeds, PATIENT_ELEMENT, localIdentifierSystem } from './feeds.js';
 import { FLAW_RATES, SOURCE_KINDS, type SourceKind, respaced, typo, wrongBirthDate } from './flaws.js';
@@ -282,5 +286,43 @@ describe('PATIENT_ELEMENT', () => {
       const wrong = validateResource(resource).filter((i) => i.expression.startsWith(path));
       expect(wrong, type).toEqual([]);
     }
+  });
+});
+
+describe('next of kin on the copies', () => {
+  it('go on the practice’s and the council’s copies only, valid R4, and change nothing else: demographics, links, records and linkage scores', () => {
+    let scored = 0;
+    for (let sequence = 0; sequence < 60; sequence++) {
+      const resident = testResident(sequence);
+      const kin: Resident = { ...testResident(sequence + 1000), family: resident.family, sex: resident.sex === 'female' ? 'male' : 'female' };
+      const contact = patientContact({ kin, relationship: kin.sex === 'female' ? 'wife' : 'husband' });
+      const records = testRecords(resident);
+      const plain = feeds.feedsOf(resident, records, new Random(feeds.seed, sequence));
+      const withKin = feeds.feedsOf(resident, records, new Random(feeds.seed, sequence), [contact]);
+      expect(withKin.map((f) => f.holder)).toEqual(plain.map((f) => f.holder));
+      for (const [i, feed] of withKin.entries()) {
+        const before = plain[i] as HolderFeed;
+        const { contact: contacts, ...rest } = feed.patient;
+        // Every other element of the copy as it was, the same records and the same ground truth.
+        expect(rest).toEqual(before.patient);
+        expect(before.patient.contact).toBeUndefined();
+        expect(feed.records).toEqual(before.records);
+        expect(feed.link).toEqual(before.link);
+        if (feed.kind === 'gp' || feed.kind === 'social-care') {
+          expect(contacts).toEqual([{ relationship: contact.relationship, name: { use: 'official', family: kin.family, given: kin.given }, gender: kin.sex }]);
+          expect(validateResource(feed.patient).filter((issue) => issue.severity === 'error')).toEqual([]);
+        } else {
+          expect(contacts).toBeUndefined();
+        }
+        // Record linkage reads the same demographics, so every pair of copies scores as it did.
+        expect(demographicsOf(feed.patient as Patient)).toEqual(demographicsOf(before.patient));
+        for (const other of withKin.slice(i + 1)) {
+          const otherBefore = plain[withKin.indexOf(other)] as HolderFeed;
+          expect(scorePair(demographicsOf(feed.patient), demographicsOf(other.patient), TYPICAL_NAMES)).toEqual(scorePair(demographicsOf(before.patient), demographicsOf(otherBefore.patient), TYPICAL_NAMES));
+          scored += 1;
+        }
+      }
+    }
+    expect(scored).toBeGreaterThan(100);
   });
 });

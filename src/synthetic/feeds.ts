@@ -15,7 +15,7 @@
  * Everything is a pure function of (resident, records, area, seed, draws): the same input gives
  * the same output byte for byte.
  */
-import type { Identifier, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import type { Identifier, Organization, Patient, PatientContact, Reference, Resource } from '@medplum/fhirtypes';
 import { type Draws, FLAW_RATES, type SourceKind, respaced, typo, wrongBirthDate } from './flaws.js';
 import { type CopyKey, FeedIds } from './ids.js';
 import { type Address, type AreaOrganisations, type HeldRecord, NHS_NUMBER_SYSTEM, ODS_SYSTEM, type Resident, sourceUri } from './model.js';
@@ -319,9 +319,11 @@ export class Feeds {
   /**
    * Each holder's feed for one resident: the registered practice first, then the other holders
    * in code order. `random` is the resident's own stream; each holder's flaws draw from a fork of
-   * it named by the holder, so adding a holder never changes another holder's copy.
+   * it named by the holder, so adding a holder never changes another holder's copy. `contacts`
+   * (contacts.ts: the next of kin from the household) go on the copies of the practice and the
+   * council, the holders that record next of kin; nothing else about a copy depends on them.
    */
-  feedsOf(resident: Resident, records: readonly HeldRecord[], random: { fork(label: number): Draws }): HolderFeed[] {
+  feedsOf(resident: Resident, records: readonly HeldRecord[], random: { fork(label: number): Draws }, contacts: readonly PatientContact[] = []): HolderFeed[] {
     const byHolder = new Map<string, HeldRecord[]>();
     byHolder.set(resident.practice, []);
     for (const record of records) {
@@ -333,10 +335,10 @@ export class Feeds {
       list.push(record);
     }
     const holders = [...byHolder.keys()].sort((a, b) => (a === resident.practice ? -1 : b === resident.practice ? 1 : a < b ? -1 : a > b ? 1 : 0));
-    return holders.map((holder) => this.holderFeed(resident, holder, byHolder.get(holder) ?? [], random.fork(hash32(holder))));
+    return holders.map((holder) => this.holderFeed(resident, holder, byHolder.get(holder) ?? [], random.fork(hash32(holder)), contacts));
   }
 
-  private holderFeed(resident: Resident, holder: string, held: readonly HeldRecord[], draws: Draws): HolderFeed {
+  private holderFeed(resident: Resident, holder: string, held: readonly HeldRecord[], draws: Draws, contacts: readonly PatientContact[]): HolderFeed {
     const kind = this.kindOf(holder);
     const system = systemOf(kind, holder);
     const source = sourceUri(holder, system);
@@ -355,7 +357,7 @@ export class Feeds {
       }
     }
 
-    const { patient, link } = this.patientCopy(resident, holder, kind, source, copy, firstSeen, seenOnDeathDate, draws);
+    const { patient, link } = this.patientCopy(resident, holder, kind, source, copy, firstSeen, seenOnDeathDate, draws, kind === 'gp' || kind === 'social-care' ? contacts : []);
     const organizations = new Map<string, string | undefined>();
     organizations.set(resident.practice, undefined);
     organizations.set(holder, undefined);
@@ -391,6 +393,7 @@ export class Feeds {
     firstSeen: string | undefined,
     seenOnDeathDate: boolean,
     draws: Draws,
+    contacts: readonly PatientContact[],
   ): { patient: Patient & { id: string }; link: GroundTruthLink } {
     const rates = FLAW_RATES[kind];
     const flaws: Flaw[] = [];
@@ -510,6 +513,7 @@ export class Feeds {
       birthDate,
       ...(deceased === undefined ? {} : { deceasedDateTime: deceased }),
       address: [fhirAddress(address)],
+      ...(contacts.length === 0 ? {} : { contact: contacts.map((c) => structuredClone(c)) }),
       generalPractitioner: [{ reference: `Organization/${resident.practice}`, identifier: { system: ODS_SYSTEM, value: resident.practice }, ...(practice ? { display: practice.name } : {}) }],
       managingOrganization: { reference: `Organization/${holder}`, identifier: { system: ODS_SYSTEM, value: holder } },
     };

@@ -123,10 +123,10 @@ describe(`a generated population (${PEOPLE} residents of QGH)`, () => {
     // Every type each kind of holder emits (history.ts, feeds.ts) was among those validated. QGH has
     // no holder of kind community: its community services are run by RLQ (acute) and R1A (mental health).
     const emitted: Partial<Record<SourceKind, string[]>> = {
-      gp: ['AllergyIntolerance', 'Condition', 'Encounter', 'Immunization', 'MedicationRequest', 'Observation', 'Organization', 'Patient'],
-      acute: ['Condition', 'Encounter', 'EpisodeOfCare', 'Organization', 'Patient', 'Procedure', 'ServiceRequest'],
-      'mental-health': ['Encounter', 'EpisodeOfCare', 'Organization', 'Patient'],
-      'social-care': ['Encounter', 'EpisodeOfCare', 'Organization', 'Patient'],
+      gp: ['AllergyIntolerance', 'CarePlan', 'CareTeam', 'Condition', 'Encounter', 'Immunization', 'MedicationRequest', 'Observation', 'Organization', 'Patient'],
+      acute: ['CareTeam', 'Condition', 'Encounter', 'EpisodeOfCare', 'Organization', 'Patient', 'Procedure', 'ServiceRequest'],
+      'mental-health': ['CarePlan', 'CareTeam', 'Encounter', 'EpisodeOfCare', 'Organization', 'Patient'],
+      'social-care': ['CarePlan', 'CareTeam', 'Encounter', 'EpisodeOfCare', 'Organization', 'Patient'],
       ambulance: ['Encounter', 'Organization', 'Patient'],
     };
     const missing = Object.entries(emitted).flatMap(([kind, types]) => types.map((type) => `${kind} ${type}`).filter((pair) => !covered.has(pair)));
@@ -177,6 +177,51 @@ describe(`a generated population (${PEOPLE} residents of QGH)`, () => {
     for (const [id, holders] of holdersOf) expect(holders.has(residents.get(id)?.practice ?? '?')).toBe(true);
     expect([...holdersOf.values()].filter((h) => h.size >= 2).length).toBeGreaterThan(PEOPLE / 2);
   }, 60_000);
+
+  it('names next of kin only from the resident’s own household, on the practice’s and the council’s copies', () => {
+    const residents = new Map(lines(join(two, 'ground-truth/residents.ndjson')).map((l) => [(JSON.parse(l) as Resident).id, JSON.parse(l) as Resident]));
+    const links = new Map(lines(join(two, 'ground-truth/links.ndjson')).map((l) => JSON.parse(l) as GroundTruthLink).map((l) => [`${l.holder}/${l.patient}`, l]));
+    const years = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / (365.25 * 86_400_000);
+    const byResident = new Map<string, string>();
+    let withContact = 0;
+    const relationships = new Set<string>();
+    for (const [holder, list] of read()) {
+      const kind = manifest.counts.byHolder[holder]?.kind;
+      for (const { resource } of list.filter((r) => r.resource.resourceType === 'Patient')) {
+        const contacts = (resource as Patient).contact ?? [];
+        if (contacts.length === 0) continue;
+        if (kind !== 'gp' && kind !== 'social-care') expect.fail(`${holder} (${kind}) records a next of kin`);
+        const resident = residents.get(links.get(`${holder}/${resource.id}`)?.resident ?? '') as Resident;
+        expect(contacts).toHaveLength(1);
+        const contact = contacts[0] as NonNullable<Patient['contact']>[number];
+        // A real member of the same household, under their own true name, alive, and not the resident.
+        const kin = [...residents.values()].filter((r) => r.household !== undefined && r.household === resident.household && r.id !== resident.id && r.family === contact.name?.family && r.given.join(' ') === contact.name?.given?.join(' '));
+        if (kin.length === 0) expect.fail(`${holder}/${resource.id}: next of kin ${JSON.stringify(contact.name)} is nobody in the resident's household`);
+        const them = kin[0] as Resident;
+        expect(them.deathDate).toBeUndefined();
+        expect(contact.gender).toBe(them.sex);
+        const code = contact.relationship?.[0]?.coding?.[0]?.code ?? '';
+        relationships.add(code);
+        expect(contact.relationship?.[1]?.coding?.[0]).toMatchObject({ system: 'http://terminology.hl7.org/CodeSystem/v2-0131', code: 'N' });
+        // The relationship agrees with their sexes and ages.
+        if (code === 'MTH' || code === 'FTH') expect(years(them.birthDate, resident.birthDate)).toBeGreaterThanOrEqual(16);
+        if (code === 'SONC' || code === 'DAUC') expect(years(resident.birthDate, them.birthDate)).toBeGreaterThanOrEqual(16);
+        if (code === 'MTH' || code === 'WIFE' || code === 'DAUC') expect(them.sex).toBe('female');
+        if (code === 'FTH' || code === 'HUSB' || code === 'SONC') expect(them.sex).toBe('male');
+        if (code === 'MTH' && resident.mother !== undefined) expect(them.id).toBe(resident.mother);
+        // The practice and the council name the same person.
+        const seen = byResident.get(resident.id);
+        if (seen !== undefined) expect(them.id).toBe(seen);
+        byResident.set(resident.id, them.id);
+        withContact += 1;
+      }
+    }
+    expect(byResident.size).toBeGreaterThan(PEOPLE / 5);
+    expect(withContact).toBeGreaterThanOrEqual(byResident.size);
+    for (const code of ['MTH', 'WIFE', 'HUSB']) expect(relationships.has(code), `${code} never used`).toBe(true);
+    // Nobody living alone has one.
+    for (const id of byResident.keys()) expect(residents.get(id)?.household).toBeDefined();
+  }, 120_000);
 
   it('gives resources ids that reveal neither the resident nor the NHS number', () => {
     const residents = lines(join(two, 'ground-truth/residents.ndjson')).map((l) => JSON.parse(l) as Resident);

@@ -9,16 +9,17 @@
  * Each household draws only from its own seeded streams, so a batch can be made anywhere.
  */
 import { Worker } from 'node:worker_threads';
+import { householdNextOfKin, patientContact } from './contacts.js';
 import { Feeds, type HolderFeed } from './feeds.js';
 import { type Area, loadArea } from './geography.js';
 import { historyOf } from './history.js';
 import { DEFAULT_AS_OF, type Resident } from './model.js';
-import { household, householdCount } from './population.js';
+import { household, householdCount, householdRoles } from './population.js';
 import { Random } from './random.js';
 import { FeedWriter, type Manifest, type PackedBatch, type SpareBuffers, type WriterOptions, packResidents, prepareOutput } from './writer.js';
 
 /** Named in the manifest; change it whenever the same seed would give different output. */
-export const GENERATOR_VERSION = 'openics-synthetic 1';
+export const GENERATOR_VERSION = 'openics-synthetic 2';
 
 /** Worker threads by default: one per core of the 2-core machine the targets are set for. */
 export const DEFAULT_WORKERS = 2;
@@ -34,6 +35,8 @@ const IN_FLIGHT_PER_WORKER = 2;
  */
 const HISTORY_STREAM = 2 ** 40;
 const FEEDS_STREAM = 2 ** 41;
+/** The household's next-of-kin draws (contacts.ts), one per resident. */
+const CONTACTS_STREAM = 2 ** 42;
 
 /** A bad argument (unknown ICB, unusable output directory): the message names the option. */
 export class GenerateArgumentError extends Error {}
@@ -99,9 +102,12 @@ export class HouseholdProducer {
   household(index: number): Array<{ resident: Resident; feeds: HolderFeed[] }> {
     const { seed, asOf } = this.parameters;
     const base = new Random(seed, index);
-    return household(this.area, this.parameters, index).map((resident, position) => {
+    const residents = household(this.area, this.parameters, index);
+    const kin = householdNextOfKin(residents, householdRoles(this.area, this.parameters, index), base.fork(CONTACTS_STREAM), asOf);
+    return residents.map((resident, position) => {
       const records = historyOf(resident, this.area.organisations, base.fork(HISTORY_STREAM + position), asOf);
-      return { resident, feeds: this.feeds.feedsOf(resident, records, base.fork(FEEDS_STREAM + position)) };
+      const next = kin[position];
+      return { resident, feeds: this.feeds.feedsOf(resident, records, base.fork(FEEDS_STREAM + position), next === undefined ? [] : [patientContact(next)]) };
     });
   }
 

@@ -142,6 +142,8 @@ export function mixedResidents(count: number, seed: number, asOf: string): Resid
 /** The element that points at the Patient, for the types history.ts makes. */
 const PATIENT_ELEMENT: Readonly<Record<string, 'subject' | 'patient'>> = {
   AllergyIntolerance: 'patient',
+  CarePlan: 'subject',
+  CareTeam: 'subject',
   Condition: 'subject',
   Encounter: 'subject',
   EpisodeOfCare: 'patient',

@@ -1,10 +1,10 @@
-import type { AllergyIntolerance, Encounter, Extension, Observation, Resource } from '@medplum/fhirtypes';
+import type { AllergyIntolerance, CarePlan, CareTeam, Encounter, EpisodeOfCare, Extension, Observation, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { loadValidation, validateResource } from '../fhir/validate.js';
 import { ActivityMeasurer } from './activity-measure.js';
 import { ACTIVITY_TARGETS } from './activity.js';
-import { ALLERGY_CODES, CONDITION_VARIANTS, EXT_RTT_PERIOD_STATUS, MEDICINES, OBSERVATIONS, RTT_STATUS_CODES, RTT_STOP_CODES } from './codes.js';
+import { ALLERGY_CODES, ASC_SERVICES, CARE_SERVICES, CARE_TEAM_ROLES, CONDITION_VARIANTS, EXT_RTT_PERIOD_STATUS, FRAILTY_FINDING, MEDICINES, OBSERVATIONS, RTT_STATUS_CODES, RTT_STOP_CODES } from './codes.js';
 import { HISTORY_TEST_AREA, mixedResidents, placeForValidation } from './history-testing.js';
 import { dayNumber, historyOf, isoDate } from './history.js';
 
@@ -297,5 +297,120 @@ describe('historyOf', () => {
     const json = JSON.stringify(histories.slice(0, 200).map((h) => h.map((r) => r.resource)));
     expect(json).toContain(`"system":"${ODS_SYSTEM}","value":"RWP"`);
     expect(json).not.toContain('"reference":"Organization/');
+  });
+});
+
+const CARE_TYPES = new Set(['CareTeam', 'CarePlan']);
+const code = (concept: { coding?: { code?: string }[] } | undefined): string | undefined => concept?.coding?.[0]?.code;
+const CMHT = code(CARE_SERVICES.communityMentalHealth);
+const DISTRICT_NURSING = code(CARE_SERVICES.districtNursing);
+const LONG_TERM_CARE = new Set([ASC_SERVICES.homeCare, ASC_SERVICES.residentialCare, ASC_SERVICES.nursingCare, ASC_SERVICES.directPayment].map((c) => code(c)));
+const ROLE = { careCoordinator: code(CARE_TEAM_ROLES.careCoordinator), districtNurse: code(CARE_TEAM_ROLES.districtNurse), socialWorker: code(CARE_TEAM_ROLES.socialWorker) };
+
+describe('historyOf: care teams and care plans', () => {
+  /** The records of one holder of a type, by key. */
+  const held = <T extends Resource>(records: readonly HeldRecord[], type: string, holder?: string): Array<{ key: string; holder: string; resource: T }> =>
+    records.filter((x) => x.resource.resourceType === type && (holder === undefined || x.holder === holder)).map((x) => ({ key: x.key, holder: x.holder, resource: x.resource as T }));
+  const target = (reference: string | undefined): string => (reference ?? '').replace(/^#/, '');
+
+  it('adds them after every other record and moves none of those (the same as a history made without them)', () => {
+    let added = 0;
+    for (const [i, r] of residents.entries()) {
+      const records = histories[i] as HeldRecord[];
+      const without = historyOf(r, HISTORY_TEST_AREA, new Random(42, i), AS_OF, { careRecords: false });
+      const first = records.findIndex((x) => CARE_TYPES.has(x.resource.resourceType));
+      const others = first < 0 ? records : records.slice(0, first);
+      // Byte for byte: keys, holders and resources, in order; and the new records only at the end.
+      if (JSON.stringify(others) !== JSON.stringify(without)) expect.fail(`${r.id}: the records before the care teams and plans changed`);
+      expect(records.slice(others.length).every((x) => CARE_TYPES.has(x.resource.resourceType))).toBe(true);
+      expect(without.some((x) => CARE_TYPES.has(x.resource.resourceType))).toBe(false);
+      added += records.length - others.length;
+    }
+    expect(added).toBeGreaterThan(200);
+  }, SLOW);
+
+  it('gives everyone with SMI on the community mental health team’s caseload a care team with a care coordinator, and a care plan, at the mental health trust', () => {
+    let checked = 0;
+    for (const [r, records] of pairs) {
+      const keys = new Set(r.conditions.map((c) => c.key));
+      const teams = held<CareTeam>(records, 'CareTeam').filter((t) => t.resource.name === 'Community mental health team');
+      const plans = held<CarePlan>(records, 'CarePlan').filter((p) => p.resource.title === 'Community mental health care plan');
+      // Nobody without SMI has one.
+      if (!keys.has('smi')) {
+        expect(teams.length + plans.length).toBe(0);
+        continue;
+      }
+      for (const t of teams) {
+        expect(t.holder).toBe('R1A');
+        expect(t.resource.participant?.map((p) => code(p.role?.[0]))).toContain(ROLE.careCoordinator);
+        expect(t.resource.participant?.every((p) => (p.member?.display ?? '').length > 3)).toBe(true);
+      }
+      // With SMI alone (no depression, no new dementia), every CMHT episode is the SMI caseload's.
+      if (keys.has('depression') || keys.has('dementia')) continue;
+      const episodes = held<EpisodeOfCare>(records, 'EpisodeOfCare').filter((e) => code(e.resource.type?.[0]) === CMHT);
+      expect(plans).toHaveLength(episodes.length);
+      expect(teams).toHaveLength(episodes.length);
+      for (const e of episodes) {
+        const plan = plans.find((p) => target(p.resource.supportingInfo?.[0]?.reference) === e.key);
+        if (plan === undefined) expect.fail(`${r.id}: a CMHT episode with no care plan`);
+        expect(plan.holder).toBe(e.holder);
+        expect(plan.resource).toMatchObject({ intent: 'plan', status: e.resource.status === 'active' ? 'active' : 'completed', period: { start: e.resource.period?.start } });
+        const team = teams.find((t) => t.key === target(plan.resource.careTeam?.[0]?.reference));
+        expect(team?.resource.period?.start).toBe(e.resource.period?.start);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('gives a council care and support plan and social worker to each long-term social care service, and to nobody else', () => {
+    let plansSeen = 0;
+    for (const [r, records] of pairs) {
+      const council = held<EpisodeOfCare>(records, 'EpisodeOfCare', r.council);
+      const longTerm = council.filter((e) => LONG_TERM_CARE.has(code(e.resource.type?.[0])));
+      const plans = held<CarePlan>(records, 'CarePlan', r.council);
+      const teams = held<CareTeam>(records, 'CareTeam', r.council);
+      expect(plans.map((p) => target(p.resource.supportingInfo?.[0]?.reference)).sort()).toEqual(longTerm.map((e) => e.key).sort());
+      expect(teams).toHaveLength(longTerm.length);
+      for (const t of teams) expect(code(t.resource.participant?.[0]?.role?.[0])).toBe(ROLE.socialWorker);
+      for (const p of plans) expect(p.resource.title).toBe('Care and support plan');
+      plansSeen += plans.length;
+    }
+    expect(plansSeen).toBeGreaterThan(20);
+  });
+
+  it('gives each district nursing episode its team with a named district nurse, held by the community trust', () => {
+    let teamsSeen = 0;
+    for (const [, records] of pairs) {
+      const episodes = held<EpisodeOfCare>(records, 'EpisodeOfCare').filter((e) => code(e.resource.type?.[0]) === DISTRICT_NURSING);
+      const teams = held<CareTeam>(records, 'CareTeam').filter((t) => t.resource.name === 'District nursing team');
+      expect(teams.map((t) => `${t.holder} ${t.resource.period?.start} ${t.resource.status}`).sort()).toEqual(episodes.map((e) => `${e.holder} ${e.resource.period?.start} ${e.resource.status === 'active' ? 'active' : 'inactive'}`).sort());
+      for (const t of teams) expect(code(t.resource.participant?.[0]?.role?.[0])).toBe(ROLE.districtNurse);
+      teamsSeen += teams.length;
+    }
+    expect(teamsSeen).toBeGreaterThan(50);
+  });
+
+  it('makes the GP’s proactive care teams and advance care plans only for severe frailty, and end-of-life care plans only for people who died', () => {
+    const severeFinding = code(FRAILTY_FINDING.severe);
+    let gpRecords = 0;
+    for (const [r, records] of pairs) {
+      for (const x of records.filter((y) => CARE_TYPES.has(y.resource.resourceType) && y.holder === r.practice)) {
+        gpRecords += 1;
+        const title = x.resource.resourceType === 'CarePlan' ? (x.resource).title : (x.resource as CareTeam).name;
+        if (title === 'End of life care plan') {
+          expect(r.deathDate).toBeDefined();
+          expect((x.resource as CarePlan).period?.end).toBe(r.deathDate);
+          continue;
+        }
+        expect(r.frailty).toBe('severe');
+        // It refers to the practice's own severe frailty finding.
+        const reason = target(x.resource.resourceType === 'CarePlan' ? (x.resource).addresses?.[0]?.reference : (x.resource as CareTeam).reasonReference?.[0]?.reference);
+        const finding = records.find((y) => y.key === reason);
+        expect(finding?.holder).toBe(r.practice);
+        expect(code((finding?.resource as { code?: { coding?: { code?: string }[] } }).code)).toBe(severeFinding);
+      }
+    }
+    expect(gpRecords).toBeGreaterThan(10);
   });
 });

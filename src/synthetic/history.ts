@@ -22,7 +22,11 @@
  *   assessment and review Encounters (the shape shared care records give social care feeds);
  * - the ambulance trust: incidents (Encounter class FLD, "field": the crew sees the patient where
  *   they are), with the response category and whether the patient was conveyed (then an A&E
- *   attendance follows at the acute trust).
+ *   attendance follows at the acute trust);
+ * - care teams and care plans (CareTeam, CarePlan), last, from their own sub-stream: the mental
+ *   health trust's community mental health team and care plan for SMI on its caseload, the
+ *   district nursing team, the council's social worker and care and support plan, and the GP's
+ *   proactive care team, advance care plan and end-of-life care plan (see careRecords).
  *
  * Shapes chosen where the brief left a choice:
  * - Repeat medicines are one MedicationRequest (intent order, courseOfTherapyType continuous) per
@@ -44,6 +48,9 @@
  */
 import type {
   AllergyIntolerance,
+  CarePlan,
+  CareTeam,
+  CareTeamParticipant,
   CodeableConcept,
   Condition,
   Encounter,
@@ -62,6 +69,7 @@ import type {
 import {
   ADMISSION_VIA_ED_SHARE,
   CAESAREAN_SHARE,
+  CARE_PLANNING,
   CLINICAL_PRIORITY_SHARES,
   CONDITION_OUTPATIENT_RATE,
   DISTRICT_NURSING,
@@ -98,7 +106,9 @@ import {
   ASC_ACTIVITIES,
   ASC_SERVICES,
   type AdmissionReason,
+  CARE_PLAN_CATEGORIES,
   CARE_SERVICES,
+  CARE_TEAM_ROLES,
   CATEGORY_DIAGNOSIS,
   CATEGORY_PROBLEM,
   CLINICAL_ACTIVE,
@@ -147,8 +157,9 @@ import {
 } from './codes.js';
 import { acuteTrustFor, ambulanceTrustFor, communityTrustFor, mentalHealthTrustFor } from './geography.js';
 import { type AreaOrganisations, type ConditionKey, type Frailty, type HeldRecord, type Resident, odsReference, ref } from './model.js';
+import { givenNameFor, surnameFor } from './names.js';
 import { ALLERGIES, AMOXICILLIN_LABEL_SHARE, type AllergyKey, quintileOf } from './prevalence.js';
-import type { Random } from './random.js';
+import { Random } from './random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Dates as day numbers (days since 1970-01-01), turned into strings through a cache.
@@ -241,6 +252,25 @@ interface Ctx {
   bmi: number;
   /** The allergy labels on the GP record, and the day each was recorded. */
   allergies: { key: AllergyKey; day: number }[];
+  /** Key of the GP's frailty finding, when there is one. */
+  frailtyRecord: string | undefined;
+  /** Episodes of care a care team or care plan may follow (noted as they are made; no draws). */
+  episodes: HeldEpisode[];
+}
+
+/** Why an episode of care was opened, for the care teams and plans that follow it. */
+type EpisodeWhy = 'smi-cmht' | 'district-nursing' | 'end-of-life-nursing' | 'social-care';
+
+interface HeldEpisode {
+  why: EpisodeWhy;
+  key: string;
+  holder: Org;
+  from: number;
+  /** The last day of the episode (the earlier of its end and the end of the history). */
+  end: number;
+  finished: boolean;
+  /** The condition it is for, when there is one (its GP problem-list record). */
+  condition?: HeldCondition;
 }
 
 function nextKey(ctx: Ctx, prefix: string): string {
@@ -319,7 +349,13 @@ const SLICE = 365;
 // ---------------------------------------------------------------------------------------------
 // The entry point
 
-export function historyOf(resident: Resident, area: AreaOrganisations, random: Random, asOf: string): HeldRecord[] {
+/** Options of `historyOf`, for tests. */
+export interface HistoryOptions {
+  /** Make the care teams and care plans (default true); false shows what the other stages make alone. */
+  careRecords?: boolean;
+}
+
+export function historyOf(resident: Resident, area: AreaOrganisations, random: Random, asOf: string, options: HistoryOptions = {}): HeldRecord[] {
   const asOfDay = dayNumber(asOf);
   const start = dayNumber(yearsBefore(asOf, 5));
   const birth = dayNumber(resident.birthDate);
@@ -346,6 +382,8 @@ export function historyOf(resident: Resident, area: AreaOrganisations, random: R
     height: 0,
     bmi: 0,
     allergies: [],
+    frailtyRecord: undefined,
+    episodes: [],
   };
   if (ctx.end < ctx.start) return ctx.out; // died before the window, or born after asOf
   ctx.orgs.set(ctx.gp.code, ctx.gp);
@@ -367,6 +405,9 @@ export function historyOf(resident: Resident, area: AreaOrganisations, random: R
   mentalHealth(ctx);
   socialCare(ctx);
   allergyRecords(ctx, allergyRandom);
+  // Care teams and plans follow the episodes above and draw only from their own sub-stream, so
+  // every record before them is as it was before they were added; they come last.
+  if (options.careRecords !== false) careRecords(ctx, random.fork(CARE_FORK));
   return ctx.out;
 }
 
@@ -432,7 +473,8 @@ function problemList(ctx: Ctx): void {
       onsetDateTime: date,
       recordedDate: date,
     };
-    push(ctx, gp, nextKey(ctx, 'cond'), resource);
+    ctx.frailtyRecord = nextKey(ctx, 'cond');
+    push(ctx, gp, ctx.frailtyRecord, resource);
   }
 }
 
@@ -1611,9 +1653,10 @@ function birthOf(ctx: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // Community, mental health and social care episodes
 
-function episodeOfCare(ctx: Ctx, holder: Org, type: CodeableConcept, from: number, to: number): string {
+function episodeOfCare(ctx: Ctx, holder: Org, type: CodeableConcept, from: number, to: number, why?: EpisodeWhy, condition?: HeldCondition): string {
   const key = nextKey(ctx, 'eoc');
   const finished = to < ctx.asOf || ctx.death <= ctx.asOf;
+  if (why !== undefined) ctx.episodes.push({ why, key, holder, from, end: Math.min(to, ctx.end), finished, ...(condition ? { condition } : {}) });
   const resource: Held<EpisodeOfCare> = {
     resourceType: 'EpisodeOfCare',
     status: finished ? 'finished' : 'active',
@@ -1657,14 +1700,14 @@ function communityNursing(ctx: Ctx): void {
   if (older && rnd.next() < (DISTRICT_NURSING.share[f] ?? 0)) {
     const from = dayIn(rnd, Math.max(ctx.start - 365, f > 0 ? Math.min(ctx.frailtyOnset, ctx.end) : ctx.start), ctx.end);
     const to = f >= 2 || rnd.next() < 0.5 ? ctx.end : Math.min(ctx.end, from + 90 + Math.floor(rnd.next() * 270));
-    const episode = episodeOfCare(ctx, trust, CARE_SERVICES.districtNursing, from, to === ctx.end && !dies ? Infinity : to);
+    const episode = episodeOfCare(ctx, trust, CARE_SERVICES.districtNursing, from, to === ctx.end && !dies ? Infinity : to, 'district-nursing');
     const years = (Math.min(to, ctx.end) - Math.max(from, ctx.start)) / YEAR;
     contacts(ctx, trust, episode, from, to, rnd.poisson(Math.max(0, years) * (DISTRICT_NURSING.contactsPerYear[f] ?? 6)), ENCOUNTER_CLASS.homeHealth, ENCOUNTER_TYPE.homeVisit, CARE_SERVICES.districtNursing, 30);
   }
   if (dies && rnd.next() < DISTRICT_NURSING.endOfLifeShare) {
     // Care in the last weeks of life: visits twice a week for up to twelve weeks.
     const from = Math.max(ctx.start, ctx.death - 84);
-    const episode = episodeOfCare(ctx, trust, CARE_SERVICES.districtNursing, from, ctx.death);
+    const episode = episodeOfCare(ctx, trust, CARE_SERVICES.districtNursing, from, ctx.death, 'end-of-life-nursing');
     const weeks = (ctx.death - from) / 7;
     contacts(ctx, trust, episode, from, ctx.death, rnd.poisson(weeks * DISTRICT_NURSING.endOfLifeVisitsPerWeek), ENCOUNTER_CLASS.homeHealth, ENCOUNTER_TYPE.homeVisit, CARE_SERVICES.districtNursing, 40);
   }
@@ -1679,7 +1722,7 @@ function mentalHealth(ctx: Ctx): void {
   const trust = org(ctx, mentalHealthTrustFor(ctx.area, ctx.r.lad));
   if (smi && rnd.next() < MENTAL_HEALTH.smiEpisodeShare) {
     const from = Math.max(smi.onset, ctx.start - Math.floor(rnd.next() * 3 * 365));
-    const episode = episodeOfCare(ctx, trust, CARE_SERVICES.communityMentalHealth, from, Infinity);
+    const episode = episodeOfCare(ctx, trust, CARE_SERVICES.communityMentalHealth, from, Infinity, 'smi-cmht', smi);
     const years = (ctx.end - Math.max(from, ctx.start)) / YEAR;
     contacts(ctx, trust, episode, from, ctx.end, rnd.poisson(Math.max(0, years) * MENTAL_HEALTH.smiContactsPerYear), ENCOUNTER_CLASS.ambulatory, undefined, CARE_SERVICES.communityMentalHealth, 45);
   }
@@ -1729,7 +1772,7 @@ function socialCare(ctx: Ctx): void {
     // Support that began before the window for some; otherwise when frailty or dementia set in.
     const earliest = ld && age < 65 ? ctx.start - 5 * 365 : Math.max(ctx.start - 2 * 365, Math.min(ctx.frailtyOnset, dementia?.onset ?? Infinity, ctx.end));
     const from = dayIn(rnd, Math.min(earliest, ctx.end), ctx.end);
-    const episode = episodeOfCare(ctx, holder, service, from, Infinity);
+    const episode = episodeOfCare(ctx, holder, service, from, Infinity, 'social-care');
     if (from >= ctx.start) contact(ctx, holder, episode, Math.max(ctx.start, from - 14 - Math.floor(rnd.next() * 30)), ENCOUNTER_CLASS.homeHealth, ASC_ACTIVITIES.assessment, service, 90);
     for (let day = Math.max(from, ctx.start) + 300 + Math.floor(rnd.next() * 120); day <= ctx.end; day += 365 / SOCIAL_CARE.reviewsPerYear) {
       contact(ctx, holder, episode, Math.floor(day), ENCOUNTER_CLASS.homeHealth, ASC_ACTIVITIES.review, service, 60);
@@ -1741,5 +1784,162 @@ function socialCare(ctx: Ctx): void {
     const end = Math.min(discharge + SOCIAL_CARE.reablementWeeks * 7, ctx.end);
     const episode = episodeOfCare(ctx, holder, ASC_SERVICES.reablement, discharge, end < ctx.asOf ? end : Infinity);
     contact(ctx, holder, episode, discharge, ENCOUNTER_CLASS.homeHealth, ASC_ACTIVITIES.assessment, ASC_SERVICES.reablement, 60);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Care teams and care plans (their own sub-stream; activity.ts CARE_PLANNING)
+//
+// - the mental health trust: for everyone with SMI on its community mental health team's
+//   caseload, the team (a named care coordinator and consultant psychiatrist) and its care plan;
+// - the community trust: the district nursing team (a named district nurse) for each episode;
+// - the council: for each long-term service, the person's social worker and their care and
+//   support plan;
+// - the GP practice: for some people with severe frailty a proactive care team (a GP and the
+//   PCN's care coordinator) and an advance care plan, and for some who die under district nursing
+//   care in their last weeks an end-of-life care plan.
+
+/** The fork label of the care team and care plan sub-stream ("car"). */
+const CARE_FORK = 0x636172;
+
+type StaffRole = keyof typeof CARE_PLANNING.staffPerTeam;
+
+const STAFF_ETHNICITY_CODES = Object.keys(CARE_PLANNING.staffEthnicity);
+const STAFF_ETHNICITY_WEIGHTS = Object.values(CARE_PLANNING.staffEthnicity);
+/** Each organisation's named staff by role, made once per process from the code alone (the same in every worker). */
+const STAFF = new Map<string, readonly string[]>();
+
+/** FNV-1a of a string (the staff list's stream; not an id). */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A named member of an organisation's staff in a role, drawn from that organisation's own list
+ * (CARE_PLANNING.staffPerTeam long), so the same care coordinator has a caseload of residents.
+ * The list depends only on the organisation's code and the role, never on the seed.
+ */
+function staffMember(rnd: Random, organisation: string, role: StaffRole): string {
+  const id = `${organisation}:${role}`;
+  let staff = STAFF.get(id);
+  if (staff === undefined) {
+    const names = new Random(hash32(id), 0);
+    const doctor = role === 'psychiatrist' || role === 'generalPractitioner';
+    const list: string[] = [];
+    for (let i = 0; i < CARE_PLANNING.staffPerTeam[role]; i++) {
+      const sex = names.chance(CARE_PLANNING.femaleShare[role]) ? 'female' : 'male';
+      const ethnicity = names.weighted(STAFF_ETHNICITY_CODES, STAFF_ETHNICITY_WEIGHTS);
+      const born = names.int(1962, 1998);
+      const name = `${givenNameFor(names, sex, born, ethnicity)} ${surnameFor(names, ethnicity, sex)}`;
+      list.push(doctor ? `Dr ${name}` : name);
+    }
+    staff = list;
+    STAFF.set(id, staff);
+  }
+  return rnd.pick(staff);
+}
+
+function careParticipant(rnd: Random, holder: Org, role: StaffRole, concept: CodeableConcept): CareTeamParticipant {
+  return { role: [concept], member: { display: staffMember(rnd, holder.code, role) }, onBehalfOf: holder.ref };
+}
+
+function carePeriod(from: number, end: number, finished: boolean): { start: string; end?: string } {
+  return finished ? { start: isoDate(from), end: isoDate(Math.max(from, end)) } : { start: isoDate(from) };
+}
+
+/** What a care team is for: the GP's problem-list record and its code. */
+interface CareReason {
+  record: string;
+  code: CodeableConcept;
+}
+
+function careTeam(ctx: Ctx, holder: Org, name: string, from: number, end: number, finished: boolean, participant: CareTeamParticipant[], reason?: CareReason): string {
+  const key = nextKey(ctx, 'team');
+  const resource: Held<CareTeam> = {
+    resourceType: 'CareTeam',
+    status: finished ? 'inactive' : 'active',
+    name,
+    period: carePeriod(from, end, finished),
+    participant,
+    managingOrganization: [holder.ref],
+  };
+  // A reason the holder itself records: the GP's own problem-list record, else the condition's code.
+  if (reason !== undefined) {
+    if (holder.code === ctx.gp.code) resource.reasonReference = [ref(reason.record)];
+    else resource.reasonCode = [reason.code];
+  }
+  push(ctx, holder.code, key, resource);
+  return key;
+}
+
+interface PlanSpec {
+  category: CodeableConcept[];
+  title: string;
+  from: number;
+  end: number;
+  finished: boolean;
+  team?: string;
+  episode?: string;
+  /** A record of the same holder the plan addresses (the GP's problem-list Condition). */
+  addresses?: string;
+}
+
+function carePlan(ctx: Ctx, rnd: Random, holder: Org, spec: PlanSpec): void {
+  const created = Math.min(spec.finished ? spec.end : ctx.end, spec.from + Math.floor(rnd.next() * CARE_PLANNING.planWithinDays));
+  const resource: Held<CarePlan> = {
+    resourceType: 'CarePlan',
+    status: spec.finished ? 'completed' : 'active',
+    intent: 'plan',
+    category: spec.category,
+    title: spec.title,
+    period: carePeriod(spec.from, spec.end, spec.finished),
+    created: isoDate(Math.max(spec.from, created)),
+    author: holder.ref,
+  };
+  if (spec.team !== undefined) resource.careTeam = [ref(spec.team)];
+  if (spec.addresses !== undefined) resource.addresses = [ref(spec.addresses)];
+  if (spec.episode !== undefined) resource.supportingInfo = [ref(spec.episode)];
+  push(ctx, holder.code, nextKey(ctx, 'plan'), resource);
+}
+
+function careRecords(ctx: Ctx, rnd: Random): void {
+  // The GP's decisions are drawn first, always, so they never shift with the episodes.
+  const proactive = rnd.chance(CARE_PLANNING.proactiveCareTeamShare);
+  const advance = rnd.chance(CARE_PLANNING.advanceCarePlanShare);
+  for (const e of ctx.episodes) {
+    switch (e.why) {
+      case 'smi-cmht': {
+        const team = careTeam(ctx, e.holder, 'Community mental health team', e.from, e.end, e.finished, [careParticipant(rnd, e.holder, 'careCoordinator', CARE_TEAM_ROLES.careCoordinator), careParticipant(rnd, e.holder, 'psychiatrist', CARE_TEAM_ROLES.psychiatrist)], e.condition && { record: e.condition.record, code: e.condition.variant.gp });
+        carePlan(ctx, rnd, e.holder, { category: CARE_PLAN_CATEGORIES.carePlan, title: 'Community mental health care plan', from: e.from, end: e.end, finished: e.finished, team, episode: e.key });
+        break;
+      }
+      case 'district-nursing':
+      case 'end-of-life-nursing': {
+        careTeam(ctx, e.holder, 'District nursing team', e.from, e.end, e.finished, [careParticipant(rnd, e.holder, 'districtNurse', CARE_TEAM_ROLES.districtNurse)]);
+        if (e.why === 'end-of-life-nursing' && rnd.chance(CARE_PLANNING.endOfLifePlanShare)) {
+          const plan: PlanSpec = { category: CARE_PLAN_CATEGORIES.endOfLife, title: 'End of life care plan', from: e.from, end: e.end, finished: e.finished };
+          if (ctx.frailtyRecord !== undefined) plan.addresses = ctx.frailtyRecord;
+          carePlan(ctx, rnd, ctx.gp, plan);
+        }
+        break;
+      }
+      case 'social-care': {
+        const team = careTeam(ctx, e.holder, 'Adult social care', e.from, e.end, e.finished, [careParticipant(rnd, e.holder, 'socialWorker', CARE_TEAM_ROLES.socialWorker)]);
+        carePlan(ctx, rnd, e.holder, { category: CARE_PLAN_CATEGORIES.careAndSupport, title: 'Care and support plan', from: e.from, end: e.end, finished: e.finished, team, episode: e.key });
+        break;
+      }
+    }
+  }
+  if (ctx.r.frailty === 'severe' && ctx.frailtyRecord !== undefined && (proactive || advance)) {
+    // From when the frailty was found (or the window began) to the end of the history.
+    const finished = ctx.death <= ctx.asOf;
+    const from = dayIn(rnd, Math.min(Math.max(ctx.frailtyOnset, ctx.start), ctx.end), ctx.end);
+    const frailty: CareReason = { record: ctx.frailtyRecord, code: FRAILTY_FINDING[ctx.r.frailty] };
+    if (proactive) {
+      careTeam(ctx, ctx.gp, 'Proactive care team', from, ctx.end, finished, [careParticipant(rnd, ctx.gp, 'generalPractitioner', CARE_TEAM_ROLES.generalPractitioner), careParticipant(rnd, ctx.gp, 'pcnCareCoordinator', CARE_TEAM_ROLES.careCoordinator)], frailty);
+    }
+    if (advance) carePlan(ctx, rnd, ctx.gp, { category: CARE_PLAN_CATEGORIES.advanceCare, title: 'Advance care plan', from, end: ctx.end, finished, addresses: ctx.frailtyRecord });
   }
 }

@@ -747,6 +747,23 @@ export function household(area: Area, options: PopulationOptions, index: number)
   return residents;
 }
 
+/** A resident's place in their household; the first member is the head. */
+export type HouseholdRole = 'head' | 'partner' | 'child' | 'young-adult' | 'grandparent' | 'sharer';
+const ROLE_NAMES: readonly HouseholdRole[] = ['head', 'partner', 'child', 'young-adult', 'grandparent', 'sharer'];
+
+/**
+ * The roles of household `index`'s residents, in the order `household` returns them (from the
+ * plan alone: no draws). A partner is the head's; children and young adults are the head's (and
+ * the partner's); a grandparent is a parent of the head or partner; sharers are not related.
+ */
+export function householdRoles(area: Area, options: PopulationOptions, index: number): HouseholdRole[] {
+  const plan = planOf(area, options);
+  if (!Number.isInteger(index) || index < 0 || index >= plan.count) throw new Error(`population: household index must be from 0 to ${plan.count - 1}, got ${index}`);
+  const roles: HouseholdRole[] = [];
+  for (let i = plan.start[index] as number; i < (plan.start[index + 1] as number); i++) roles.push(ROLE_NAMES[plan.role[i] as Role] as HouseholdRole);
+  return roles;
+}
+
 /** Every household of the population in order; exactly `options.people` residents in all. */
 export function* households(area: Area, options: PopulationOptions): Generator<Resident[]> {
   const plan = planOf(area, options);

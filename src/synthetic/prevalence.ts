@@ -860,6 +860,18 @@ export const ALLERGIES: readonly AllergySpec[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+// Next of kin (Patient.contact on the GP's and the council's copies)
+
+/**
+ * Share of residents whose next of kin (from their own household) is recorded, when the
+ * household has one: children (under 16) with a parent, and adults with a partner, an adult
+ * child or a parent at home. Assumption: practices record a parent for most children at
+ * registration and next of kin mostly for older people (reviews, care planning); no national
+ * figure is published. The council's copy carries the same next of kin as the practice's.
+ */
+export const NEXT_OF_KIN_SHARE = { child: 0.9, adultUnder65: 0.4, adult65Plus: 0.75 } as const;
+
+// ---------------------------------------------------------------------------------------------
 // Multimorbidity.
 
 /**

@@ -6,24 +6,12 @@ import { FhirStore } from '../../fhir/store.js';
 import { recordWriteHook } from '../write-hook.js';
 import { mergeResidents } from './merge.js';
 import { patientsOfResident, residentOfPatient } from './residents.js';
-
-const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
-const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
-const VERIFIED = { url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus', valueCodeableConcept: { coding: [{ code: '01' }] } };
+import { ODS, sourcePatient } from './testing.js';
 
 let t: TestDatabase;
 let store: FhirStore;
 
-function patient(id: string, holder: string, demographics: Partial<Patient>, nhsNumber?: string): Patient {
-  return {
-    resourceType: 'Patient',
-    id,
-    meta: { source: `urn:openics:source:${holder}:test` },
-    ...(nhsNumber ? { identifier: [{ system: NHS, value: nhsNumber, extension: [VERIFIED] }] } : {}),
-    managingOrganization: { reference: `Organization/${holder}` },
-    ...demographics,
-  };
-}
+const patient = sourcePatient;
 
 async function write(resource: Resource): Promise<void> {
   await store.update(resource.resourceType, resource.id ?? '', resource);

@@ -1,56 +1,25 @@
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, openTestDatabase } from '../../../test/support/database.js';
-import type { AccessContext } from '../../access/context.js';
-import { fhirAccessFor } from '../../access/policy/fhir-policy.js';
 import { loadFhirDefinitions } from '../../fhir/definitions.js';
 import { FhirStore } from '../../fhir/store.js';
 import { recordWriteHook } from '../write-hook.js';
 import { MpiError, acceptReview, mergeResidents, rejectReview, unmergePatient } from './merge.js';
-import { linkedPatientKeys, patientsOfResident, residentOfPatient } from './residents.js';
-
-const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
-const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
-const VERIFIED = { url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus', valueCodeableConcept: { coding: [{ code: '01' }] } };
-const src = (holder: string): string => `urn:openics:source:${holder}:test`;
+import { linkedPatientKeys, patientsOfResident } from './residents.js';
+import { ANN, gpMaySee, ODS, residentIn, sourceOf, sourcePatient, TOM } from './testing.js';
 
 let t: TestDatabase;
 let store: FhirStore;
 
-const GP: AccessContext = { kind: 'user', subject: 'dr-gp', display: 'Dr GP', role: 'doctor', organisation: 'M85001', scopes: [{ context: 'user', type: '*', actions: 'cruds' }], purpose: 'TREAT' };
-
-function patient(id: string, holder: string, demographics: Partial<Patient>, nhsNumber?: string): Patient {
-  return {
-    resourceType: 'Patient',
-    id,
-    meta: { source: src(holder) },
-    ...(nhsNumber ? { identifier: [{ system: NHS, value: nhsNumber, extension: [VERIFIED] }] } : {}),
-    managingOrganization: { reference: `Organization/${holder}` },
-    ...demographics,
-  };
-}
-
-const ANN: Partial<Patient> = { name: [{ family: 'Quennell', given: ['Annabel'] }], gender: 'female', birthDate: '1951-03-14', address: [{ line: ['7 Orchard Row'], postalCode: 'HR4 9QZ' }] };
-const TOM: Partial<Patient> = { name: [{ family: 'Pargeter', given: ['Thomas'] }], gender: 'male', birthDate: '1988-11-02', address: [{ line: ['2 Station Road'], postalCode: 'WR9 8AA' }] };
+const patient = sourcePatient;
 
 async function write(resource: Resource): Promise<void> {
   await store.update(resource.resourceType, resource.id ?? '', resource);
 }
 
-async function residentOf(id: string): Promise<string> {
-  const found = await residentOfPatient(t.db, id);
-  if (!found) throw new Error(`no resident for ${id}`);
-  return found.residentId;
-}
+const residentOf = (id: string): Promise<string> => residentIn(t.db, id);
 
-async function gpSees(type: string, id: string): Promise<boolean> {
-  try {
-    await new FhirStore(t.db).withAccess(fhirAccessFor(GP, t.db)).read(type, id);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const gpSees = (type: string, id: string): Promise<boolean> => gpMaySee(t.db, type, id);
 
 async function snapshot(): Promise<unknown> {
   const links = await t.db.query('SELECT patient_key, person_key FROM access_person_link ORDER BY patient_key');
@@ -68,7 +37,7 @@ beforeAll(async () => {
   // The GP practice knows Ann with her NHS number; the hospital knows Tom; the council knows Ann without a number.
   await write(patient('gp-ann', 'M85001', { ...ANN, generalPractitioner: [{ reference: 'Organization/M85001' }] }, '9990000018'));
   await write(patient('acute-tom', 'RLQ', TOM, '9990000026'));
-  await write({ resourceType: 'Condition', id: 'tom-cond', meta: { source: src('RLQ') }, subject: { reference: 'Patient/acute-tom' }, code: { text: 'hospital record' } });
+  await write({ resourceType: 'Condition', id: 'tom-cond', meta: { source: sourceOf('RLQ') }, subject: { reference: 'Patient/acute-tom' }, code: { text: 'hospital record' } });
 }, 120_000);
 afterAll(async () => {
   await t.close();
@@ -116,7 +85,7 @@ describe(`merges, unmerges and reviews (${process.env.DATABASE_URL ? 'PostgreSQL
 
   it('withdraws a deleted copy: it leaves its resident and its access person, and stays in the history', async () => {
     await write(patient('acute-ann', 'RLQ', ANN, '9990000018'));
-    await write({ resourceType: 'Condition', id: 'ann-acute-cond', meta: { source: src('RLQ') }, subject: { reference: 'Patient/acute-ann' }, code: { text: 'acute record' } });
+    await write({ resourceType: 'Condition', id: 'ann-acute-cond', meta: { source: sourceOf('RLQ') }, subject: { reference: 'Patient/acute-ann' }, code: { text: 'acute record' } });
     const ann = await residentOf('gp-ann');
     expect(await residentOf('acute-ann')).toBe(ann);
     expect(await gpSees('Condition', 'ann-acute-cond')).toBe(true);

@@ -1,36 +1,17 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, openTestDatabase } from '../../../test/support/database.js';
-import type { AccessContext } from '../../access/context.js';
-import { fhirAccessFor } from '../../access/policy/fhir-policy.js';
 import { loadFhirDefinitions } from '../../fhir/definitions.js';
 import { FhirStore } from '../../fhir/store.js';
 import { recordWriteHook } from '../write-hook.js';
 import { acceptReview, mergeResidents, rejectReview } from './merge.js';
-import { residentOfPatient } from './residents.js';
-
-const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
-const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
-const VERIFIED = { url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus', valueCodeableConcept: { coding: [{ code: '01' }] } };
+import { ANN, gpMaySee, ODS, residentIn, sourcePatient, TOM } from './testing.js';
 
 let t: TestDatabase;
 let store: FhirStore;
 
-const GP: AccessContext = { kind: 'user', subject: 'dr-gp', display: 'Dr GP', role: 'doctor', organisation: 'M85001', scopes: [{ context: 'user', type: '*', actions: 'cruds' }], purpose: 'TREAT' };
+const patient = sourcePatient;
 
-function patient(id: string, holder: string, demographics: Partial<Patient>, nhsNumber?: string): Patient {
-  return {
-    resourceType: 'Patient',
-    id,
-    meta: { source: `urn:openics:source:${holder}:test` },
-    ...(nhsNumber ? { identifier: [{ system: NHS, value: nhsNumber, extension: [VERIFIED] }] } : {}),
-    managingOrganization: { reference: `Organization/${holder}` },
-    ...demographics,
-  };
-}
-
-const ANN: Partial<Patient> = { name: [{ family: 'Quennell', given: ['Annabel'] }], gender: 'female', birthDate: '1951-03-14', address: [{ line: ['7 Orchard Row'], postalCode: 'HR4 9QZ' }] };
-const TOM: Partial<Patient> = { name: [{ family: 'Pargeter', given: ['Thomas'] }], gender: 'male', birthDate: '1988-11-02', address: [{ line: ['2 Station Road'], postalCode: 'WR9 8AA' }] };
 const ZOE: Partial<Patient> = { name: [{ family: 'Marchbank', given: ['Zoe'] }], gender: 'female', birthDate: '1966-07-19', address: [{ line: ['4 Kiln Close'], postalCode: 'HR3 5AB' }] };
 const GP_PRACTICE = { generalPractitioner: [{ reference: 'Organization/M85001' }] };
 
@@ -38,20 +19,9 @@ async function write(resource: Resource): Promise<void> {
   await store.update(resource.resourceType, resource.id ?? '', resource);
 }
 
-async function residentOf(id: string): Promise<string> {
-  const found = await residentOfPatient(t.db, id);
-  if (!found) throw new Error(`no resident for ${id}`);
-  return found.residentId;
-}
+const residentOf = (id: string): Promise<string> => residentIn(t.db, id);
 
-async function gpSees(type: string, id: string): Promise<boolean> {
-  try {
-    await new FhirStore(t.db).withAccess(fhirAccessFor(GP, t.db)).read(type, id);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const gpSees = (type: string, id: string): Promise<boolean> => gpMaySee(t.db, type, id);
 
 async function lastEvents(patientId: string, n: number): Promise<Array<{ action: string; resident_id: string; from_resident: string | null; basis: string | null; reason: string | null }>> {
   const { rows } = await t.db.query<{ action: string; resident_id: string; from_resident: string | null; basis: string | null; reason: string | null }>(

@@ -4,7 +4,7 @@
  * Patients are one resident comes from the generator's ground truth here, so these tests do not
  * depend on the master patient index's decisions (its own tests measure those).
  */
-import type { AllergyIntolerance } from '@medplum/fhirtypes';
+import type { AllergyIntolerance, CareTeam, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { type AccessContext, SYSTEM_ACCESS } from '../../access/context.js';
@@ -165,6 +165,20 @@ describe('the joined record', () => {
     const reaction = allergy.reaction?.[0];
     expect(item?.detail).toBe(`${reaction?.manifestation[0]?.coding?.[0]?.display ?? ''} (${reaction?.severity ?? ''})`);
     expect(item?.status).toBe(allergy.criticality === 'high' ? 'High' : 'Low');
+  });
+
+  it('shows care plans and care teams with their status in words, and next of kin from the Patient copies', async () => {
+    const { rows } = await database.db.query<{ content: string }>("SELECT content FROM fhir_patient_resource WHERE resource_type = 'CareTeam' AND NOT deleted ORDER BY id LIMIT 1");
+    const team = JSON.parse(rows[0]?.content ?? '{}') as CareTeam;
+    const patientId = team.subject?.reference?.split('/')[1] ?? '';
+    const record = await readJoinedRecord({ db: database.db, policy: fhirAccessFor(SYSTEM_ACCESS, database.db), patientIds: [patientId], filters: parseFilters({}), today: TODAY });
+    const shown = record.careTeam.find((i) => i.title === team.name);
+    expect(shown?.status).toBe(team.status === 'active' ? 'Active' : 'Ended');
+    for (const item of [...record.careTeam, ...record.carePlans]) expect(item.status).toMatch(/^[A-Z]/);
+    const { rows: kin } = await database.db.query<{ content: string }>("SELECT content FROM fhir_patient_resource WHERE resource_type = 'Patient' AND content LIKE '%\"contact\"%' ORDER BY id LIMIT 1");
+    const withKin = JSON.parse(kin[0]?.content ?? '{}') as Patient;
+    const kinRecord = await readJoinedRecord({ db: database.db, policy: fhirAccessFor(SYSTEM_ACCESS, database.db), patientIds: [withKin.id ?? ''], filters: parseFilters({}), today: TODAY });
+    expect(kinRecord.contacts.map((c) => c.title)).toContain([...(withKin.contact?.[0]?.name?.given ?? []), withKin.contact?.[0]?.name?.family].join(' '));
   });
 
   it('shows where sources disagree on a value, naming each source', async () => {

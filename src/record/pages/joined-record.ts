@@ -253,12 +253,12 @@ export async function joinResources(db: Database, patientId: string, patientIds:
   };
   const socialCare = section(['EpisodeOfCare'], (r) => (sourceOf(r).setting === 'social-care' ? episodes(r) : undefined));
   const carePlans = [
-    ...section(['CarePlan'], (r) => ({ ...base(r), title: str(r.title) ?? conceptText(firstConcept(r.category)) ?? 'Care plan', date: str((r.period as { start?: string } | undefined)?.start) ?? str(r.created), status: str(r.status) })),
+    ...section(['CarePlan'], (r) => ({ ...base(r), title: str(r.title) ?? conceptText(firstConcept(r.category)) ?? 'Care plan', date: str((r.period as { start?: string } | undefined)?.start) ?? str(r.created), status: statusInWords(r.status) })),
     ...section(['EpisodeOfCare'], (r) => (sourceOf(r).setting === 'social-care' ? undefined : episodes(r))),
   ].sort(byDateDescending);
   const careTeam = section(['CareTeam'], (r) => {
     const members = (r.participant as { member?: { display?: string }; role?: unknown[] }[] | undefined) ?? [];
-    return { ...base(r), title: str(r.name) ?? 'Care team', detail: members.map((m) => [m.member?.display, conceptText(m.role?.[0])].filter(Boolean).join(', ')).filter(Boolean).join('; ') || undefined, date: str((r.period as { start?: string } | undefined)?.start), status: str(r.status) };
+    return { ...base(r), title: str(r.name) ?? 'Care team', detail: members.map((m) => [m.member?.display, conceptText(m.role?.[0])].filter(Boolean).join(', ')).filter(Boolean).join('; ') || undefined, date: str((r.period as { start?: string } | undefined)?.start), status: statusInWords(r.status) };
   });
   const contacts = [
     ...section(['RelatedPerson'], (r) => ({ ...base(r), title: humanName(r.name) ?? 'Contact', detail: conceptText(firstConcept(r.relationship)), date: str((r.period as { start?: string } | undefined)?.start) })),
@@ -280,6 +280,23 @@ export async function joinResources(db: Database, patientId: string, patientIds:
   const results = resultSeries(items as AnyResource[], sourceOf).map((series) => ({ ...series, points: series.points.filter((p) => keep({ type: 'Observation', id: '', title: '', date: p.date, source: p.source })) })).filter((series) => series.points.length > 0);
 
   return { patientId, sources, patientIds, banner, demographics, problems, medications, allergies, results, timeline, carePlans, socialCare, careTeam, contacts, documents, filters };
+}
+
+/** CarePlan.status and CareTeam.status in words, as episodes of care read Open and Closed beside them. */
+const STATUS_WORDS: Readonly<Record<string, string>> = {
+  active: 'Active',
+  completed: 'Completed',
+  inactive: 'Ended',
+  'on-hold': 'On hold',
+  suspended: 'Suspended',
+  revoked: 'Stopped',
+  draft: 'Draft',
+  proposed: 'Proposed',
+  unknown: 'Not known',
+};
+function statusInWords(status: unknown): string | undefined {
+  const code = str(status);
+  return code === undefined ? undefined : (STATUS_WORDS[code] ?? code);
 }
 
 /** AllergyIntolerance.criticality in words (the column is headed Criticality). */

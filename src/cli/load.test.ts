@@ -1,5 +1,5 @@
 import { type CliRun, runCli } from '../../test/support/cli.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +22,11 @@ function refusal(args: string[]): string {
 
 describe('npm run load: arguments', () => {
   it('takes the ICB, people, seed and as-of day, the ICB in any case', () => {
-    expect(parseLoadArgs(['--icb', 'qgh', '--people', '20000', '--seed', '42', '--as-of', '2025-03-31'])).toEqual({ icb: 'QGH', people: 20_000, seed: 42, asOf: '2025-03-31' });
+    expect(parseLoadArgs(['--icb', 'qgh', '--people', '20000', '--seed', '42', '--as-of', '2025-03-31'])).toEqual({ icb: 'QGH', people: 20_000, seed: 42, asOf: '2025-03-31', spaceCheck: true });
+  });
+
+  it('checks the disk unless --no-space-check', () => {
+    expect(parseLoadArgs([...full({}), '--no-space-check'])).toMatchObject({ spaceCheck: false });
   });
 
   it('histories run up to the generator default day unless --as-of says otherwise', () => {
@@ -74,4 +78,18 @@ describe('npm run load: the command', () => {
       expect(stderr).toMatch(args.includes('ZZZ') ? /--icb: Unknown ICB/ : /--people must be a whole number/);
     }
   }, 60_000);
+
+  it('says what a load will take, and refuses one the data directory\'s disk cannot hold, exit 1, before loading anything', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'openics-load-space-'));
+    try {
+      // Ten million residents: about 7 TB on the embedded engine, more than any test machine's disk.
+      const { code, stderr } = await loadCli(full({ '--people': '10000000' }), { OPENICS_DATA_DIR: dataDir, DATABASE_URL: '', OPENICS_DEMO: 'false' });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/10,000,000 residents make about 700 million resources: about \d+ GiB of disk on the embedded engine/);
+      expect(stderr).toMatch(/openics load: not enough disk: the load needs about \d+ GiB and the data directory \(.*openics-load-space-.*\) has [\d.]+ GiB free/);
+      expect(stderr).not.toMatch(/loaded \d/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

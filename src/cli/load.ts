@@ -13,6 +13,7 @@
  * Each batch of a thousand resources is its own transaction and identical resources make no new
  * version, so running the command again changes nothing, and resumes a load that was cut short.
  */
+import { existsSync } from 'node:fs';
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { type Database, DatabaseUnavailableError, openDatabase } from '../core/db/database.js';
@@ -25,9 +26,10 @@ import { recordWriteHook } from '../record/write-hook.js';
 import { loadSyntheticDemo } from '../synthetic/demo.js';
 import type { PlacedRecord } from '../synthetic/feeds.js';
 import { loadArea } from '../synthetic/geography.js';
-import { PopulationConflict, claimPopulation, populationLoaded } from '../synthetic/population-registry.js';
+import { PopulationConflict, claimPopulation, loadedPopulations, populationLoaded } from '../synthetic/population-registry.js';
 import { DEFAULT_AS_OF, type Resident } from '../synthetic/model.js';
 import { UsageError, duration, isMainModule, parseOptions, populationOptions } from './generate.js';
+import { describeEstimate, estimateLoad, freeBytes, spaceProblem } from './load-estimate.js';
 
 const USAGE = `usage: npm run load -- --icb <ICB code> --people <n> --seed <n> [--as-of YYYY-MM-DD]
 
@@ -40,7 +42,13 @@ as npm start does.
   --people    how many residents, e.g. 20000
   --seed      any whole number; the same arguments give the same population as npm run generate
   --as-of     the day histories run up to (five years back from it); default ${DEFAULT_AS_OF}
+  --no-space-check
+              load even when the database's disk looks too small for the estimate
   --help      this text
+
+Before loading it says how many resources, how much disk and roughly how long (measured on a
+2-core machine), and refuses when the database's disk (the data directory, or a PostgreSQL server's
+on this machine) has too little free space.
 
 Loading is idempotent: running the same command again changes nothing, so a load that was
 interrupted (Ctrl-C, a lost connection) is finished by running it again.
@@ -55,6 +63,8 @@ export interface LoadArgs {
   people: number;
   seed: number;
   asOf: string;
+  /** False with --no-space-check: load even when the disk looks too small. */
+  spaceCheck?: boolean;
 }
 
 /** The options of a load, or 'help'. Throws UsageError naming the option at fault. */
@@ -64,10 +74,35 @@ export function parseLoadArgs(args: string[]): LoadArgs | 'help' {
     people: { type: 'string' },
     seed: { type: 'string' },
     'as-of': { type: 'string' },
+    'no-space-check': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help === true) return 'help';
-  return populationOptions(values);
+  return { ...populationOptions(values), spaceCheck: values['no-space-check'] !== true };
+}
+
+/** Where the server keeps its files, when it runs on this machine and tells us (a superuser may read data_directory). */
+async function serverDataDirectory(db: Database, url: string): Promise<string | undefined> {
+  const host = new URL(url).hostname;
+  if (host !== '' && host !== 'localhost' && host !== '127.0.0.1' && host !== '[::1]') return undefined;
+  try {
+    const { rows } = await db.query<{ dir: string | null }>("SELECT current_setting('data_directory', true) AS dir");
+    const dir = rows[0]?.dir;
+    return dir && existsSync(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuses (with the line to print) a load the database's disk cannot hold; a resumed load is not checked again. */
+async function checkSpace(db: Database, options: LoadArgs, url: string | undefined, dataDir: string): Promise<string | undefined> {
+  if (options.spaceCheck === false) return undefined;
+  const resuming = (await loadedPopulations(db)).some((p) => p.parameters.icb === options.icb && p.parameters.seed === options.seed && p.parameters.people === options.people && p.parameters.asOf === options.asOf);
+  if (resuming) return undefined;
+  const estimate = estimateLoad(options.people, db.engine);
+  if (db.engine === 'embedded') return spaceProblem(estimate, freeBytes(dataDir), `the data directory (${dataDir})`);
+  const dir = url ? await serverDataDirectory(db, url) : undefined;
+  return dir ? spaceProblem(estimate, freeBytes(dir), `PostgreSQL's data directory (${dir})`) : undefined;
 }
 
 /** What to do instead when the database holds another population (the end of PopulationConflict's message). */
@@ -226,8 +261,14 @@ async function run(args: string[]): Promise<number> {
   const timer = setInterval(report, tty ? 1000 : 5000);
   try {
     process.stderr.write(`openics load: preparing the ${db.engine === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL database'} as npm start does\n`);
+    process.stderr.write(`openics load: ${describeEstimate(options.people, db.engine, estimateLoad(options.people, db.engine))}\n`);
     loadFhirDefinitions();
     await migrate(db);
+    const tooBig = await checkSpace(db, options, config.databaseUrl, config.dataDir);
+    if (tooBig) {
+      process.stderr.write(`openics load: ${tooBig}\n`);
+      return 1;
+    }
     const summary = await loadPopulation(db, {
       ...options,
       demo: config.loadDemo,

@@ -52,10 +52,27 @@ async function untilHealthy(url: string, run: Run, timeoutMs = 45_000): Promise<
   while (Date.now() < deadline) {
     if (run.child.exitCode !== null) throw new Error(`exited early: ${run.output()}`);
     const status = await fetch(`${url}/healthz`).then((r) => r.status, () => 0);
-    if (status === 200) return;
+    // Our process must say it is ready too: freePort's port can be taken by another test's server
+    // before ours binds it, and that server would answer /healthz (ours then stops: port in use).
+    if (status === 200 && run.output().includes('OpenICS is ready')) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`not healthy within ${timeoutMs} ms: ${run.output()}`);
+}
+
+/** Starts on a free port and waits until healthy; tries another port if another test took this one first. */
+async function startHealthy(env: Record<string, string>): Promise<{ run: Run; url: string; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const run = start({ ...env, PORT: String(port) });
+    try {
+      await untilHealthy(url, run);
+      return { run, url, port };
+    } catch (error) {
+      if (attempt >= 3 || !run.output().includes('is already in use')) throw error;
+    }
+  }
 }
 
 async function stop(run: Run): Promise<number | null> {
@@ -94,12 +111,12 @@ describe(`npm start (${SERVER_URL ? 'PostgreSQL server' : 'embedded PGlite'})`, 
   });
 
   it('starts, migrates, loads the demo ICS once, and keeps it across restarts', async () => {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const first = start({ ...databaseEnv, PORT: String(port) });
-    await untilHealthy(url, first);
+    const { run: first, url, port } = await startHealthy(databaseEnv);
     // The API needs sign-in: the demo's users are there from the first start.
-    expect((await fetch(`${url}/api/ics`)).status).toBe(401);
+    const anonymous = await fetch(`${url}/api/ics`).catch((error: unknown) => {
+      throw new Error(`the started platform stopped answering (${String(error)}); its output: ${first.output()}`);
+    });
+    expect(anonymous.status).toBe(401);
     const admin = await signInAt(url, ADMINISTRATOR);
     const ics = (await (await fetch(`${url}/api/ics`, { headers: admin.headers })).json()) as { ics: { code: string; practices: number }[] };
     expect(ics.ics).toEqual([expect.objectContaining({ code: 'QGH', practices: 80 })]);

@@ -26,7 +26,7 @@ import { recordWriteHook } from '../record/write-hook.js';
 import { loadSyntheticDemo } from '../synthetic/demo.js';
 import type { PlacedRecord } from '../synthetic/feeds.js';
 import { loadArea } from '../synthetic/geography.js';
-import { PopulationConflict, claimPopulation, loadedPopulations, populationLoaded } from '../synthetic/population-registry.js';
+import { PopulationConflict, claimPopulation, holdsPopulation, populationLoaded } from '../synthetic/population-registry.js';
 import { DEFAULT_AS_OF, type Resident } from '../synthetic/model.js';
 import { UsageError, duration, isMainModule, parseOptions, populationOptions } from './generate.js';
 import { describeEstimate, estimateLoad, freeBytes, spaceProblem } from './load-estimate.js';
@@ -97,8 +97,7 @@ async function serverDataDirectory(db: Database, url: string): Promise<string | 
 /** Refuses (with the line to print) a load the database's disk cannot hold; a resumed load is not checked again. */
 async function checkSpace(db: Database, options: LoadArgs, url: string | undefined, dataDir: string): Promise<string | undefined> {
   if (options.spaceCheck === false) return undefined;
-  const resuming = (await loadedPopulations(db)).some((p) => p.parameters.icb === options.icb && p.parameters.seed === options.seed && p.parameters.people === options.people && p.parameters.asOf === options.asOf);
-  if (resuming) return undefined;
+  if (await holdsPopulation(db, options)) return undefined; // resuming: part of it is on disk already
   const estimate = estimateLoad(options.people, db.engine);
   if (db.engine === 'embedded') return spaceProblem(estimate, freeBytes(dataDir), `the data directory (${dataDir})`);
   const dir = url ? await serverDataDirectory(db, url) : undefined;

@@ -186,10 +186,16 @@ export class FhirStore {
   async read(type: string, id: string): Promise<FhirResource> {
     this.assertType(type);
     const row = await this.current(this.db, type, id);
+    const resource = await this.readable(type, id, row);
+    this.touch((row as CurrentRow).patient_key);
+    return resource;
+  }
+
+  /** A current row as a read answers it: the resource, or 404, the policy's refusal of a hidden row, or 410. */
+  private async readable(type: string, id: string, row: CurrentRow | undefined): Promise<FhirResource> {
     if (!row) throw notFound(type, id);
     await this.assertRowVisible(type, id, row);
     if (row.deleted || row.content === null) throw gone(type, id);
-    this.touch(row.patient_key);
     return JSON.parse(row.content) as FhirResource;
   }
 
@@ -211,13 +217,7 @@ export class FhirStore {
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
     const resources: FhirResource[] = [];
-    for (const id of wanted) {
-      const row = byId.get(id);
-      if (!row) throw notFound(type, id);
-      await this.assertRowVisible(type, id, row);
-      if (row.deleted || row.content === null) throw gone(type, id);
-      resources.push(JSON.parse(row.content) as FhirResource);
-    }
+    for (const id of wanted) resources.push(await this.readable(type, id, byId.get(id)));
     for (const row of byId.values()) this.touch(row.patient_key);
     return resources;
   }

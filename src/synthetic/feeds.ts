@@ -20,6 +20,7 @@ import { type Draws, FLAW_RATES, type SourceKind, respaced, typo, wrongBirthDate
 import { type CopyKey, FeedIds } from './ids.js';
 import { type Address, type AreaOrganisations, type HeldRecord, NHS_NUMBER_SYSTEM, ODS_SYSTEM, type Resident, sourceUri } from './model.js';
 import { NICKNAMES, SPELLING_VARIANTS } from './names.js';
+import { hash32 } from './random.js';
 
 export const NHS_NUMBER_VERIFICATION_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
 export const NHS_NUMBER_VERIFICATION_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland';
@@ -173,13 +174,6 @@ function systemOf(kind: SourceKind, holder: string): string {
     case 'ambulance':
       return 'cad';
   }
-}
-
-/** FNV-1a, for stable small choices from a code (not for ids). */
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 interface LocalIdScheme {

@@ -11,6 +11,7 @@ import { dayNumber, historyOf, isoDate } from './history.js';
 // Generating and validating thousands of histories takes seconds, more on a busy machine.
 const SLOW = 120_000;
 import { DEFAULT_AS_OF, type HeldRecord, ODS_SYSTEM, type Resident } from './model.js';
+import { ageOn } from './population.js';
 import { tolerance } from './prevalence.js';
 import { Random } from './random.js';
 
@@ -20,9 +21,6 @@ const residents = mixedResidents(5000, 11, AS_OF);
 const histories = residents.map((r, i) => historyOf(r, HISTORY_TEST_AREA, new Random(42, i), AS_OF));
 const PENICILLIN_CODES = new Set([ALLERGY_CODES.penicillin.coding?.[0]?.code, ALLERGY_CODES.amoxicillin.coding?.[0]?.code]);
 
-function ageOn(birthDate: string, date: string): number {
-  return Number(date.slice(0, 4)) - Number(birthDate.slice(0, 4)) - (date.slice(5) < birthDate.slice(5) ? 1 : 0);
-}
 const pairs = residents.map((r, i) => [r, histories[i] as HeldRecord[]] as const);
 
 function rttStatus(resource: { extension?: Extension[] }): string | undefined {

@@ -159,7 +159,7 @@ import { acuteTrustFor, ambulanceTrustFor, communityTrustFor, mentalHealthTrustF
 import { type AreaOrganisations, type ConditionKey, type Frailty, type HeldRecord, type Resident, odsReference, ref } from './model.js';
 import { givenNameFor, surnameFor } from './names.js';
 import { ALLERGIES, AMOXICILLIN_LABEL_SHARE, type AllergyKey, quintileOf } from './prevalence.js';
-import { Random } from './random.js';
+import { Random, hash32 } from './random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Dates as day numbers (days since 1970-01-01), turned into strings through a cache.
@@ -1808,13 +1808,6 @@ const STAFF_ETHNICITY_CODES = Object.keys(CARE_PLANNING.staffEthnicity);
 const STAFF_ETHNICITY_WEIGHTS = Object.values(CARE_PLANNING.staffEthnicity);
 /** Each organisation's named staff by role, made once per process from the code alone (the same in every worker). */
 const STAFF = new Map<string, readonly string[]>();
-
-/** FNV-1a of a string (the staff list's stream; not an id). */
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
 
 /**
  * A named member of an organisation's staff in a role, drawn from that organisation's own list

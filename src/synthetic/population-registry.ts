@@ -42,10 +42,23 @@ function describe(row: PopulationRow): string {
   return `${n} residents of ${row.icb} generated with seed ${String(row.seed)} as of ${row.as_of} (loaded by ${row.loaded_by}${state})`;
 }
 
+async function populationRows(q: Queryable): Promise<PopulationRow[]> {
+  return (await q.query<PopulationRow>('SELECT icb, seed, people, as_of::text AS as_of, loaded_by, completed_at FROM synthetic_population ORDER BY started_at')).rows;
+}
+
+function isPopulation(row: PopulationRow, population: PopulationParameters): boolean {
+  return row.icb === population.icb && Number(row.seed) === population.seed && row.people === population.people && row.as_of === population.asOf;
+}
+
 /** The populations a store holds (at most one, unless a database was filled by hand). */
 export async function loadedPopulations(q: Queryable): Promise<{ parameters: PopulationParameters; loadedBy: string; completed: boolean }[]> {
-  const { rows } = await q.query<PopulationRow>('SELECT icb, seed, people, as_of::text AS as_of, loaded_by, completed_at FROM synthetic_population ORDER BY started_at');
+  const rows = await populationRows(q);
   return rows.map((r) => ({ parameters: { icb: r.icb, seed: Number(r.seed), people: r.people, asOf: r.as_of }, loadedBy: r.loaded_by, completed: r.completed_at !== null }));
+}
+
+/** Whether the store holds this population already (a load of it would resume, not start). */
+export async function holdsPopulation(q: Queryable, population: PopulationParameters): Promise<boolean> {
+  return (await populationRows(q)).some((r) => isPopulation(r, population));
 }
 
 /**
@@ -53,9 +66,8 @@ export async function loadedPopulations(q: Queryable): Promise<{ parameters: Pop
  * PopulationConflict. `advice` ends the message (what the person running it can do instead).
  */
 export async function claimPopulation(q: Queryable, population: PopulationParameters, loadedBy: PopulationLoader, advice = ''): Promise<void> {
-  const { rows } = await q.query<PopulationRow>('SELECT icb, seed, people, as_of::text AS as_of, loaded_by, completed_at FROM synthetic_population ORDER BY started_at');
-  const same = (r: PopulationRow): boolean => r.icb === population.icb && Number(r.seed) === population.seed && r.people === population.people && r.as_of === population.asOf;
-  const other = rows.find((r) => !same(r));
+  const rows = await populationRows(q);
+  const other = rows.find((r) => !isPopulation(r, population));
   const tail = advice ? ` ${advice}` : '';
   if (other) {
     throw new PopulationConflict(

@@ -65,6 +65,13 @@ export function dateOfDay(day: number): string {
   return `${y}-${TWO_DIGITS[m] as string}-${TWO_DIGITS[d] as string}`;
 }
 
+/** FNV-1a of a string: a stable number from a code, for small choices and fork labels (not for ids). */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 export class Random {
   private key: [number, number, number, number] = [0, 0, 0, 0];
   private a = 0;
